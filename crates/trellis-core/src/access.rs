@@ -1,0 +1,166 @@
+//! The authorization policy. Handlers ask these questions and nothing else
+//! decides who may see or change what.
+//!
+//! - vendor admins read and change everything;
+//! - channel managers read every partner and change only partners assigned to them;
+//! - partner users see only their own organisation; partner admins also change it
+//!   (its profile, never its status or manager) and invite its users.
+
+use crate::org::Role;
+
+/// The authenticated caller, as the policy needs to see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub role: Role,
+    /// Set exactly for partner roles.
+    pub partner_id: Option<String>,
+}
+
+/// What the policy needs to know about a partner organisation.
+#[derive(Debug, Clone, Copy)]
+pub struct PartnerRef<'a> {
+    pub id: &'a str,
+    pub channel_manager_id: Option<&'a str>,
+}
+
+/// Which partners a caller may list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartnerScope {
+    All,
+    Only(String),
+}
+
+impl Principal {
+    pub fn is_vendor(&self) -> bool {
+        self.role.is_vendor()
+    }
+
+    fn is_member_of(&self, partner_id: &str) -> bool {
+        self.partner_id.as_deref() == Some(partner_id)
+    }
+
+    pub fn partner_scope(&self) -> PartnerScope {
+        match (&self.partner_id, self.is_vendor()) {
+            (_, true) => PartnerScope::All,
+            (Some(p), false) => PartnerScope::Only(p.clone()),
+            // A partner role without a partner cannot exist (the store enforces it);
+            // if it ever did, it sees nothing.
+            (None, false) => PartnerScope::Only(String::new()),
+        }
+    }
+
+    /// May see the partner at all. When this is false the API answers 404.
+    pub fn can_read_partner(&self, p: PartnerRef<'_>) -> bool {
+        self.is_vendor() || self.is_member_of(p.id)
+    }
+
+    /// May change the partner's profile (name, website, country, region).
+    pub fn can_edit_partner_profile(&self, p: PartnerRef<'_>) -> bool {
+        match self.role {
+            Role::VendorAdmin => true,
+            Role::ChannelManager => p.channel_manager_id == Some(self.user_id.as_str()),
+            Role::PartnerAdmin => self.is_member_of(p.id),
+            Role::PartnerUser => false,
+        }
+    }
+
+    /// May change the commercial fields: status, partner type, channel manager, slug.
+    pub fn can_manage_partner(&self, p: PartnerRef<'_>) -> bool {
+        match self.role {
+            Role::VendorAdmin => true,
+            Role::ChannelManager => p.channel_manager_id == Some(self.user_id.as_str()),
+            Role::PartnerAdmin | Role::PartnerUser => false,
+        }
+    }
+
+    pub fn can_create_partner(&self) -> bool {
+        self.is_vendor()
+    }
+
+    /// May list the partner's users.
+    pub fn can_read_partner_users(&self, p: PartnerRef<'_>) -> bool {
+        self.can_read_partner(p)
+    }
+
+    /// May invite a user with `role` into the partner.
+    pub fn can_invite(&self, p: PartnerRef<'_>, role: Role) -> bool {
+        role.is_partner() && (self.can_manage_partner(p) || self.can_edit_partner_profile(p))
+    }
+
+    /// May read the audit trail and the vendor-wide user list.
+    pub fn can_read_audit(&self) -> bool {
+        self.role == Role::VendorAdmin
+    }
+
+    /// May create vendor users and see every user.
+    pub fn can_manage_vendor_users(&self) -> bool {
+        self.role == Role::VendorAdmin
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who(role: Role, partner: Option<&str>) -> Principal {
+        Principal {
+            user_id: "u1".into(),
+            role,
+            partner_id: partner.map(str::to_string),
+        }
+    }
+
+    const MINE: PartnerRef<'static> = PartnerRef {
+        id: "p1",
+        channel_manager_id: Some("u1"),
+    };
+    const OTHER: PartnerRef<'static> = PartnerRef {
+        id: "p2",
+        channel_manager_id: Some("u9"),
+    };
+
+    #[test]
+    fn vendor_admin_does_everything() {
+        let a = who(Role::VendorAdmin, None);
+        assert!(a.can_read_partner(OTHER) && a.can_manage_partner(OTHER) && a.can_read_audit());
+        assert_eq!(a.partner_scope(), PartnerScope::All);
+    }
+
+    #[test]
+    fn channel_manager_changes_only_assigned() {
+        let cm = who(Role::ChannelManager, None);
+        assert!(cm.can_read_partner(OTHER));
+        assert!(!cm.can_manage_partner(OTHER));
+        assert!(!cm.can_edit_partner_profile(OTHER));
+        assert!(cm.can_manage_partner(MINE));
+        assert!(cm.can_invite(MINE, Role::PartnerAdmin));
+        assert!(!cm.can_invite(OTHER, Role::PartnerAdmin));
+        assert!(!cm.can_read_audit());
+    }
+
+    #[test]
+    fn partner_users_are_confined() {
+        let pa = who(Role::PartnerAdmin, Some("p1"));
+        assert!(pa.can_read_partner(MINE));
+        assert!(!pa.can_read_partner(OTHER));
+        assert!(pa.can_edit_partner_profile(MINE));
+        assert!(!pa.can_manage_partner(MINE));
+        assert!(pa.can_invite(MINE, Role::PartnerUser));
+        assert!(!pa.can_invite(MINE, Role::VendorAdmin));
+        assert!(!pa.can_invite(OTHER, Role::PartnerUser));
+        assert_eq!(pa.partner_scope(), PartnerScope::Only("p1".into()));
+
+        let pu = who(Role::PartnerUser, Some("p1"));
+        assert!(pu.can_read_partner(MINE));
+        assert!(!pu.can_edit_partner_profile(MINE));
+        assert!(!pu.can_invite(MINE, Role::PartnerUser));
+    }
+
+    #[test]
+    fn orphan_partner_role_sees_nothing() {
+        let ghost = who(Role::PartnerUser, None);
+        assert!(!ghost.can_read_partner(MINE));
+        assert_eq!(ghost.partner_scope(), PartnerScope::Only(String::new()));
+    }
+}

@@ -1,0 +1,12 @@
+//! Trellis pure domain: no IO, no async, no database, no HTTP.
+//!
+//! Everything here is deterministic and cheap to test: input validation
+//! (newtypes that can only be built by parsing), the organisation model and
+//! the authorization policy that every HTTP handler consults.
+
+pub mod access;
+pub mod country;
+pub mod org;
+pub mod validate;
+
+pub use validate::{FieldError, FieldErrors};

@@ -1,0 +1,269 @@
+//! The demo: a fictional vendor (Aurora Analytics), a dozen partners of
+//! different types and regions, and users for every role. Loading is
+//! idempotent: a database that already has the demo is left alone.
+
+use crate::auth;
+use crate::db::Db;
+use crate::store::partners::{self, NewPartner};
+use crate::store::users::{self, NewUser};
+use crate::store::{Actor, StoreResult};
+use trellis_core::org::{PartnerStatus, Role};
+
+/// The password of every demo user. Printed at start-up; never use it for real data.
+pub const DEMO_PASSWORD: &str = "trellis-demo-2027";
+
+/// A demo login to print.
+pub struct DemoLogin {
+    pub email: String,
+    pub role: Role,
+    pub organisation: String,
+}
+
+struct P {
+    slug: &'static str,
+    name: &'static str,
+    partner_type: &'static str,
+    region: &'static str,
+    country: &'static str,
+    status: PartnerStatus,
+    website: &'static str,
+    manager: usize,
+}
+
+const PARTNERS: &[P] = &[
+    P {
+        slug: "brightpath-it",
+        name: "BrightPath IT GmbH",
+        partner_type: "reseller",
+        region: "dach",
+        country: "DE",
+        status: PartnerStatus::Active,
+        website: "https://brightpath-it.example",
+        manager: 1,
+    },
+    P {
+        slug: "alpine-cloudworks",
+        name: "Alpine Cloudworks AG",
+        partner_type: "msp",
+        region: "dach",
+        country: "CH",
+        status: PartnerStatus::Active,
+        website: "https://alpine-cloudworks.example",
+        manager: 1,
+    },
+    P {
+        slug: "nordlys-data",
+        name: "Nordlys Data AS",
+        partner_type: "integrator",
+        region: "nordics",
+        country: "NO",
+        status: PartnerStatus::Onboarding,
+        website: "https://nordlys.example",
+        manager: 1,
+    },
+    P {
+        slug: "lumiere-conseil",
+        name: "Lumière Conseil SAS",
+        partner_type: "integrator",
+        region: "western-europe",
+        country: "FR",
+        status: PartnerStatus::Active,
+        website: "https://lumiere-conseil.example",
+        manager: 1,
+    },
+    P {
+        slug: "thames-valley-solutions",
+        name: "Thames Valley Solutions Ltd",
+        partner_type: "reseller",
+        region: "uk-ireland",
+        country: "GB",
+        status: PartnerStatus::Suspended,
+        website: "https://tvs.example",
+        manager: 1,
+    },
+    P {
+        slug: "great-lakes-systems",
+        name: "Great Lakes Systems Inc",
+        partner_type: "reseller",
+        region: "north-america",
+        country: "US",
+        status: PartnerStatus::Active,
+        website: "https://greatlakes.example",
+        manager: 2,
+    },
+    P {
+        slug: "maple-leaf-analytics",
+        name: "Maple Leaf Analytics Corp",
+        partner_type: "referral",
+        region: "north-america",
+        country: "CA",
+        status: PartnerStatus::Prospect,
+        website: "https://mapleleaf.example",
+        manager: 2,
+    },
+    P {
+        slug: "andes-digital",
+        name: "Andes Digital S.A.",
+        partner_type: "distributor",
+        region: "latam",
+        country: "CL",
+        status: PartnerStatus::Active,
+        website: "https://andes-digital.example",
+        manager: 2,
+    },
+    P {
+        slug: "sao-paulo-tech",
+        name: "São Paulo Tech Ltda",
+        partner_type: "msp",
+        region: "latam",
+        country: "BR",
+        status: PartnerStatus::Onboarding,
+        website: "https://sptech.example",
+        manager: 2,
+    },
+    P {
+        slug: "sakura-integration",
+        name: "Sakura Integration K.K.",
+        partner_type: "integrator",
+        region: "apac",
+        country: "JP",
+        status: PartnerStatus::Active,
+        website: "https://sakura-int.example",
+        manager: 3,
+    },
+    P {
+        slug: "southern-cross-cloud",
+        name: "Southern Cross Cloud Pty Ltd",
+        partner_type: "marketplace",
+        region: "apac",
+        country: "AU",
+        status: PartnerStatus::Active,
+        website: "https://southerncross.example",
+        manager: 3,
+    },
+    P {
+        slug: "lion-city-alliances",
+        name: "Lion City Alliances Pte Ltd",
+        partner_type: "technology-alliance",
+        region: "apac",
+        country: "SG",
+        status: PartnerStatus::Terminated,
+        website: "https://lioncity.example",
+        manager: 3,
+    },
+];
+
+const VENDOR_USERS: &[(&str, &str, Role)] = &[
+    ("admin@aurora.example", "Avery Admin", Role::VendorAdmin),
+    (
+        "emea.cm@aurora.example",
+        "Elena Marchetti",
+        Role::ChannelManager,
+    ),
+    (
+        "americas.cm@aurora.example",
+        "Marcus Reed",
+        Role::ChannelManager,
+    ),
+    (
+        "apac.cm@aurora.example",
+        "Priya Raman",
+        Role::ChannelManager,
+    ),
+];
+
+/// Loads the demo unless it is already there; returns the logins either way.
+pub async fn load(db: &Db) -> StoreResult<Vec<DemoLogin>> {
+    let mut logins: Vec<DemoLogin> = VENDOR_USERS
+        .iter()
+        .map(|(email, _, role)| DemoLogin {
+            email: email.to_string(),
+            role: *role,
+            organisation: "Aurora Analytics (vendor)".into(),
+        })
+        .collect();
+    for p in PARTNERS.iter().take(3) {
+        logins.push(DemoLogin {
+            email: format!("admin@{}.example", p.slug),
+            role: Role::PartnerAdmin,
+            organisation: p.name.into(),
+        });
+        logins.push(DemoLogin {
+            email: format!("seller@{}.example", p.slug),
+            role: Role::PartnerUser,
+            organisation: p.name.into(),
+        });
+    }
+    let loaded: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'demo_loaded'")
+            .fetch_optional(db.pool())
+            .await?;
+    if loaded.is_some() {
+        return Ok(logins);
+    }
+    let actor = Actor::system("demo");
+    // One hash for every demo user keeps start-up quick; the demo password is public anyway.
+    let hash = auth::hash_password(DEMO_PASSWORD.to_string()).await?;
+    let mut vendor_ids = Vec::new();
+    for (email, name, role) in VENDOR_USERS {
+        let u = users::create(
+            db,
+            &actor,
+            NewUser {
+                email: email.to_string(),
+                name: name.to_string(),
+                role: *role,
+                partner_id: None,
+                password_hash: Some(hash.clone()),
+            },
+        )
+        .await?;
+        vendor_ids.push(u.id);
+    }
+    let new: Vec<NewPartner> = PARTNERS
+        .iter()
+        .map(|p| NewPartner {
+            slug: p.slug.into(),
+            name: p.name.into(),
+            partner_type: p.partner_type.into(),
+            region: p.region.into(),
+            country: p.country.into(),
+            status: p.status,
+            website: Some(p.website.into()),
+            channel_manager_id: Some(vendor_ids[p.manager].clone()),
+        })
+        .collect();
+    let created = partners::create_many(db, &actor, &new).await?;
+    for (p, spec) in created.iter().zip(PARTNERS) {
+        let first = spec.name.split_whitespace().next().unwrap_or("Partner");
+        users::create(
+            db,
+            &actor,
+            NewUser {
+                email: format!("admin@{}.example", spec.slug),
+                name: format!("{first} Admin"),
+                role: Role::PartnerAdmin,
+                partner_id: Some(p.id.clone()),
+                password_hash: Some(hash.clone()),
+            },
+        )
+        .await?;
+        users::create(
+            db,
+            &actor,
+            NewUser {
+                email: format!("seller@{}.example", spec.slug),
+                name: format!("{first} Seller"),
+                role: Role::PartnerUser,
+                partner_id: Some(p.id.clone()),
+                password_hash: Some(hash.clone()),
+            },
+        )
+        .await?;
+    }
+    sqlx::query("INSERT INTO settings (key, value) VALUES ('demo_loaded', $1)")
+        .bind(crate::db::now())
+        .execute(db.pool())
+        .await?;
+    Ok(logins)
+}

@@ -1,0 +1,103 @@
+use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::extract::{ApiQuery, ApiUser};
+use crate::http::AppState;
+use crate::store::audit::{self, AuditEntry, AuditFilter};
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A page of audit entries, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntry>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Actor e-mail or user id
+    pub actor: Option<String>,
+    /// e.g. `partner.update`
+    pub action: Option<String>,
+    /// e.g. `partner`, `user`, `api_token`
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub partner_id: Option<String>,
+    /// From this time on (RFC 3339 or YYYY-MM-DD, inclusive)
+    pub since: Option<String>,
+    /// Before this time (RFC 3339 or YYYY-MM-DD, exclusive)
+    pub until: Option<String>,
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50)
+    pub limit: Option<i64>,
+}
+
+fn time_bound(field: &str, v: &str) -> Result<String, trellis_core::FieldError> {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        return Ok(crate::db::fmt_time(
+            d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
+        ));
+    }
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| crate::db::fmt_time(t.with_timezone(&chrono::Utc)))
+        .map_err(|_| {
+            trellis_core::FieldError::new(
+                field,
+                "invalid-time",
+                format!("{field} must be a date (YYYY-MM-DD) or an RFC 3339 time"),
+            )
+        })
+}
+
+impl AuditQuery {
+    pub(crate) fn to_filter(&self) -> Result<AuditFilter, trellis_core::FieldErrors> {
+        let opt = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let mut errs = trellis_core::FieldErrors::new();
+        let since = opt(&self.since).and_then(|s| errs.check(time_bound("since", &s)));
+        let until = opt(&self.until).and_then(|s| errs.check(time_bound("until", &s)));
+        errs.into_result()?;
+        Ok(AuditFilter {
+            actor: opt(&self.actor),
+            action: opt(&self.action),
+            object_type: opt(&self.object_type),
+            object_id: opt(&self.object_id),
+            partner_id: opt(&self.partner_id),
+            since,
+            until,
+            cursor: opt(&self.cursor),
+            limit: self.limit,
+        })
+    }
+}
+
+/// Browse the audit trail.
+///
+/// Vendor admins only. The trail is append-only: there is no way to change it.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses(
+        (status = 200, body = AuditPage),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_audit(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<AuditPage>> {
+    if !caller.principal.can_read_audit() {
+        return Err(ApiError::Forbidden(
+            "only vendor admins can read the audit trail".into(),
+        ));
+    }
+    let (items, next_cursor) = audit::list(&state.db, &q.to_filter()?).await?;
+    Ok(Json(AuditPage { items, next_cursor }))
+}

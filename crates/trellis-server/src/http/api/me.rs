@@ -1,0 +1,35 @@
+use crate::http::error::{ApiResult, Problem};
+use crate::http::extract::ApiUser;
+use crate::http::AppState;
+use crate::store::partners::{self, Partner};
+use crate::store::users::User;
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The caller and, for partner users, their organisation.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub user: User,
+    pub partner: Option<Partner>,
+}
+
+/// Who am I?
+///
+/// Any authenticated user.
+#[utoipa::path(get, path = "/api/v1/me", tag = "account",
+    responses(
+        (status = 200, body = Me),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_me(State(state): State<AppState>, caller: ApiUser) -> ApiResult<Json<Me>> {
+    let partner = match &caller.user.partner_id {
+        Some(id) => partners::get(&state.db, id).await?,
+        None => None,
+    };
+    Ok(Json(Me {
+        user: caller.user,
+        partner,
+    }))
+}

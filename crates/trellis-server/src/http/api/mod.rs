@@ -1,0 +1,89 @@
+//! The JSON API under `/api/v1`, described by the OpenAPI document generated
+//! from these handlers (utoipa). Every route is registered through
+//! [`router`], so the document and the routes cannot drift apart.
+
+pub(crate) mod audit;
+pub(crate) mod me;
+pub(crate) mod partners;
+pub(crate) mod tokens;
+pub(crate) mod users;
+
+use super::error::{Problem, ProblemField};
+use super::AppState;
+use serde::{Deserialize, Deserializer};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Trellis API",
+        version = "1",
+        description = "Partner relationship management. Authenticate with a personal API token: \
+                       `Authorization: Bearer trl_…` (create one in the portal under API tokens, \
+                       or with `trellis token create`). Errors are RFC 7807 problem documents \
+                       with a stable `code`. Lists use cursor pagination: pass `next_cursor` \
+                       back as `cursor`.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(Problem, ProblemField)),
+    tags(
+        (name = "account", description = "The caller and their API tokens"),
+        (name = "partners", description = "Partner organisations"),
+        (name = "users", description = "People of the vendor and of partners"),
+        (name = "audit", description = "The append-only audit trail (vendor admins)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The API routes together with their OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(me::get_me))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
+        .routes(routes!(partners::list_partners, partners::create_partner))
+        .routes(routes!(partners::get_partner, partners::update_partner))
+        .routes(routes!(
+            users::list_partner_users,
+            users::invite_partner_user
+        ))
+        .routes(routes!(users::list_users, users::invite_vendor_user))
+        .routes(routes!(audit::list_audit))
+}
+
+/// The OpenAPI document as served at `/api/openapi.json` and committed as `openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    router().into_openapi()
+}
+
+/// Pretty JSON of [`openapi`], with a trailing newline.
+pub fn openapi_json() -> String {
+    let mut s = openapi().to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Deserialises a field that distinguishes "absent" (`None`) from `null` (`Some(None)`).
+pub(crate) fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}

@@ -1,0 +1,238 @@
+//! The API's one error type, rendered as RFC 7807 `application/problem+json`
+//! with a stable machine-readable `code`. Internal errors are logged with the
+//! request id and never shown.
+
+use crate::store::StoreError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use trellis_core::{FieldError, FieldErrors};
+use utoipa::ToSchema;
+
+tokio::task_local! {
+    /// The id of the request being served (set by the request-id middleware).
+    pub static REQUEST_ID: String;
+}
+
+/// The current request id, when inside a request.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// An RFC 7807 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type (`urn:trellis:problem:<code>`).
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `validation-failed`, `not-found`, `conflict`.
+    pub code: String,
+    /// The offending fields, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+    /// Quote this when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// One invalid field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// Everything an API handler can fail with.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: the body is not valid JSON at all.
+    Malformed(String),
+    /// 401: no or bad credentials.
+    Unauthenticated(&'static str),
+    /// 403: authenticated but not allowed (used only where the object is visible).
+    Forbidden(String),
+    /// 404: no such object, or not visible to the caller.
+    NotFound(&'static str),
+    /// 409: conflicts with existing data.
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+    /// 413: body too large.
+    TooLarge,
+    /// 415: not JSON.
+    UnsupportedMediaType,
+    /// 422: fields failed validation.
+    Validation(FieldErrors),
+    /// 429: slow down.
+    TooManyRequests { retry_after: i64 },
+    /// 500: logged, not shown.
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn field(field: &str, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::Validation(FieldError::new(field, code, message).into())
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str, String) {
+        match self {
+            ApiError::Malformed(d) => (
+                StatusCode::BAD_REQUEST,
+                "malformed-request",
+                "Malformed request",
+                d.clone(),
+            ),
+            ApiError::Unauthenticated(d) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+                (*d).to_string(),
+            ),
+            ApiError::Forbidden(d) => {
+                (StatusCode::FORBIDDEN, "forbidden", "Not allowed", d.clone())
+            }
+            ApiError::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                format!("no such {what}"),
+            ),
+            ApiError::Conflict { message, .. } => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                message.clone(),
+            ),
+            ApiError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "Request body too large",
+                format!("request bodies are limited to {} bytes", super::BODY_LIMIT),
+            ),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "send the body as application/json".into(),
+            ),
+            ApiError::Validation(errs) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation-failed",
+                "Validation failed",
+                errs.0
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            ApiError::TooManyRequests { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
+                format!("try again in {retry_after} seconds"),
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "something went wrong on our side; it has been logged".into(),
+            ),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (status, code, title, detail) = self.parts();
+        let mut errors: Vec<ProblemField> = match self {
+            ApiError::Validation(errs) => errs
+                .0
+                .iter()
+                .map(|e| ProblemField {
+                    field: e.field.clone(),
+                    code: e.code.to_string(),
+                    message: e.message.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if let ApiError::Conflict { field, message } = self {
+            errors.push(ProblemField {
+                field: (*field).to_string(),
+                code: "already-exists".into(),
+                message: message.clone(),
+            });
+        }
+        Problem {
+            type_: format!("urn:trellis:problem:{code}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail,
+            code: code.into(),
+            errors,
+            request_id: current_request_id(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(msg) = &self {
+            tracing::error!(request_id = current_request_id().as_deref().unwrap_or("-"), error = %msg, "internal error");
+        }
+        let problem = self.problem();
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut resp = (status, body).into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        match &self {
+            ApiError::Unauthenticated(_) => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"trellis\""),
+                );
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                    h.insert(header::RETRY_AFTER, v);
+                }
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::NotFound(what),
+            StoreError::Conflict { field, message } => ApiError::Conflict { field, message },
+            StoreError::Invalid(errs) => ApiError::Validation(errs),
+            StoreError::Db(e) => ApiError::Internal(format!("database: {e}")),
+            StoreError::Internal(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(e: FieldErrors) -> Self {
+        ApiError::Validation(e)
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::Validation(e.into())
+    }
+}

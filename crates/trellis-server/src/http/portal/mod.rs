@@ -1,0 +1,377 @@
+//! The portal: server-rendered pages for the vendor console and the partner
+//! portal. Templates auto-escape; state-changing forms carry a CSRF token.
+
+mod account;
+mod admin;
+mod assets;
+mod login;
+mod partners;
+
+use super::extract::{actor_of, principal_of};
+use super::AppState;
+use crate::auth;
+use crate::store::users::User;
+use crate::store::{partners as partner_store, sessions, Actor};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{request::Parts, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use axum_extra::extract::cookie::CookieJar;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use trellis_core::access::Principal;
+
+pub const SESSION_COOKIE: &str = "trellis_session";
+/// Double-submit cookie protecting the forms shown before sign-in.
+pub const PRE_SESSION_CSRF_COOKIE: &str = "trellis_csrf";
+
+/// The compiled templates.
+pub struct Templates {
+    env: minijinja::Environment<'static>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Templates {
+    pub fn new() -> Templates {
+        let mut env = minijinja::Environment::new();
+        // Auto-escaping follows the file extension: every `.html` template escapes.
+        for (name, src) in [
+            ("base.html", include_str!("../../../templates/base.html")),
+            (
+                "macros.html",
+                include_str!("../../../templates/macros.html"),
+            ),
+            ("login.html", include_str!("../../../templates/login.html")),
+            (
+                "invite.html",
+                include_str!("../../../templates/invite.html"),
+            ),
+            ("error.html", include_str!("../../../templates/error.html")),
+            (
+                "partners.html",
+                include_str!("../../../templates/partners.html"),
+            ),
+            (
+                "partner.html",
+                include_str!("../../../templates/partner.html"),
+            ),
+            (
+                "partner_form.html",
+                include_str!("../../../templates/partner_form.html"),
+            ),
+            ("users.html", include_str!("../../../templates/users.html")),
+            ("audit.html", include_str!("../../../templates/audit.html")),
+            (
+                "account.html",
+                include_str!("../../../templates/account.html"),
+            ),
+            (
+                "api_docs.html",
+                include_str!("../../../templates/api_docs.html"),
+            ),
+        ] {
+            if let Err(e) = env.add_template(name, src) {
+                panic!("template {name} does not compile: {e}");
+            }
+        }
+        Templates { env }
+    }
+
+    pub fn render_str<S: Serialize>(&self, name: &str, ctx: S) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(ctx)
+    }
+}
+
+/// Renders a template into a response, or a logged 500 page.
+pub fn render<S: Serialize>(state: &AppState, status: StatusCode, name: &str, ctx: S) -> Response {
+    match state.templates.render_str(name, ctx) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "template failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<h1>Internal error</h1>".to_string()),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A plain message page (not found, forbidden, internal error…).
+pub fn message_page(state: &AppState, status: StatusCode, title: &str, message: &str) -> Response {
+    render(
+        state,
+        status,
+        "error.html",
+        minijinja::context! { title, message },
+    )
+}
+
+pub fn not_found_page(state: &AppState) -> Response {
+    message_page(
+        state,
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is nothing here, or you do not have access to it.",
+    )
+}
+
+fn internal_page(state: &AppState, err: impl std::fmt::Display) -> Response {
+    tracing::error!(request_id = super::error::current_request_id().as_deref().unwrap_or("-"), error = %err, "internal error");
+    message_page(
+        state,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The error has been logged. Please try again in a moment.",
+    )
+}
+
+/// The signed-in portal user.
+pub struct PortalUser {
+    pub user: User,
+    pub principal: Principal,
+    pub actor: Actor,
+    pub csrf: String,
+    pub partner_name: Option<String>,
+}
+
+/// The header context every page's layout needs.
+#[derive(Serialize)]
+pub struct MeView<'a> {
+    name: &'a str,
+    email: &'a str,
+    role_label: &'a str,
+    is_vendor: bool,
+    is_admin: bool,
+    partner_id: Option<&'a str>,
+    partner_name: Option<&'a str>,
+}
+
+impl PortalUser {
+    pub fn me(&self) -> MeView<'_> {
+        MeView {
+            name: &self.user.name,
+            email: &self.user.email,
+            role_label: self.user.role.label(),
+            is_vendor: self.principal.is_vendor(),
+            is_admin: self.principal.can_read_audit(),
+            partner_id: self.user.partner_id.as_deref(),
+            partner_name: self.partner_name.as_deref(),
+        }
+    }
+}
+
+/// Why a portal request did not get a user.
+pub enum PortalReject {
+    Login { next: String, expired: bool },
+    Internal(Response),
+}
+
+impl IntoResponse for PortalReject {
+    fn into_response(self) -> Response {
+        match self {
+            PortalReject::Login { next, expired } => {
+                let mut url = format!("/login?next={}", urlencode(&next));
+                if expired {
+                    url.push_str("&expired=1");
+                }
+                Redirect::to(&url).into_response()
+            }
+            PortalReject::Internal(r) => r,
+        }
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl FromRequestParts<AppState> for PortalUser {
+    type Rejection = PortalReject;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+            return Err(PortalReject::Login {
+                next,
+                expired: false,
+            });
+        };
+        let lookup = sessions::lookup(&state.db, &token)
+            .await
+            .map_err(|e| PortalReject::Internal(internal_page(state, e)))?;
+        let session = match lookup {
+            sessions::Lookup::Valid(s) => s,
+            sessions::Lookup::Expired => {
+                return Err(PortalReject::Login {
+                    next,
+                    expired: true,
+                })
+            }
+            sessions::Lookup::Unknown => {
+                return Err(PortalReject::Login {
+                    next,
+                    expired: false,
+                })
+            }
+        };
+        let partner_name = match &session.user.partner_id {
+            Some(id) => partner_store::get(&state.db, id)
+                .await
+                .map_err(|e| PortalReject::Internal(internal_page(state, e)))?
+                .map(|p| p.name),
+            None => None,
+        };
+        Ok(PortalUser {
+            principal: principal_of(&session.user),
+            actor: actor_of(&session.user),
+            csrf: session.csrf_token.clone(),
+            user: session.user,
+            partner_name,
+        })
+    }
+}
+
+/// A form posted by a signed-in user, after its CSRF token was checked.
+/// `T` receives every field except `csrf`.
+pub struct CsrfForm<T> {
+    pub who: PortalUser,
+    pub form: T,
+}
+
+/// Parses a urlencoded body, checks its `csrf` field against `expected`,
+/// and deserialises the rest into `T`.
+fn parse_form<T: DeserializeOwned>(
+    state: &AppState,
+    body: &[u8],
+    expected: &str,
+) -> Result<T, Response> {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let sent = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    if expected.is_empty() || !auth::constant_time_eq(&sent, expected) {
+        return Err(message_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "The security token of the form did not match (CSRF protection). Go back, reload the page and try again.",
+        ));
+    }
+    pairs.retain(|(k, _)| k != "csrf");
+    let encoded = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        message_page(
+            state,
+            StatusCode::BAD_REQUEST,
+            "The form could not be read",
+            &format!("{}: {}", e.path(), e.inner()),
+        )
+    })
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let who = PortalUser::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let req = Request::from_parts(parts, body);
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            message_page(
+                state,
+                e.status(),
+                "The form could not be read",
+                &e.body_text(),
+            )
+        })?;
+        let form = parse_form(state, &bytes, &who.csrf)?;
+        Ok(CsrfForm { who, form })
+    }
+}
+
+/// A short confirmation chosen by a fixed code in the `msg` query parameter
+/// (never free text, so it cannot be used to inject content).
+pub fn flash(uri: &axum::http::Uri) -> Option<&'static str> {
+    let q = uri.query()?;
+    let code = form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == "msg")?
+        .1;
+    Some(match code.as_ref() {
+        "created" => "Partner created.",
+        "saved" => "Changes saved.",
+        "revoked" => "Token revoked.",
+        "welcome" => "Your password is set. Welcome to Trellis.",
+        _ => return None,
+    })
+}
+
+/// Only same-site relative paths are followed after sign-in.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+async fn home(who: PortalUser) -> Redirect {
+    match &who.user.partner_id {
+        Some(id) => Redirect::to(&format!("/partners/{id}")),
+        None => Redirect::to("/partners"),
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login::show).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route(
+            "/invite/{token}",
+            get(login::show_invite).post(login::accept_invite),
+        )
+        .route("/partners", get(partners::list).post(partners::create))
+        .route("/partners/new", get(partners::new_form))
+        .route("/partners/{id}", get(partners::show).post(partners::update))
+        .route("/partners/{id}/users", post(partners::invite))
+        .route("/users", get(admin::users).post(admin::invite_vendor_user))
+        .route("/audit", get(admin::audit))
+        .route("/account", get(account::show))
+        .route("/account/tokens", post(account::create_token))
+        .route("/account/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/assets/{file}", get(assets::serve))
+}
+
+/// Turns field errors into a `field → message` map for the templates.
+pub fn error_map(errs: &trellis_core::FieldErrors) -> std::collections::BTreeMap<String, String> {
+    let mut m = std::collections::BTreeMap::new();
+    for e in &errs.0 {
+        m.entry(e.field.clone())
+            .or_insert_with(|| e.message.clone());
+    }
+    m
+}

@@ -1,0 +1,10 @@
+//! Trellis server: everything with IO. Storage ([`store`]), HTTP ([`http`]),
+//! configuration, demo data and logging.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod http;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,307 @@
+//! `trellis`: the one binary. `trellis serve` runs the server; the other
+//! subcommands administer the same database from the command line.
+
+use clap::{Args, Parser, Subcommand};
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use trellis_core::org::Role;
+use trellis_core::validate::{check_password, Email, Name};
+use trellis_server::config::{Config, Overrides};
+use trellis_server::db::Db;
+use trellis_server::store::{partners, tokens, users, Actor};
+
+#[derive(Parser)]
+#[command(
+    name = "trellis",
+    version,
+    about = "Trellis: open-source partner relationship management"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Global {
+    /// TOML config file (default: ./trellis.toml when it exists; env TRELLIS_CONFIG)
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST/DB (env TRELLIS_DATABASE_URL)
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Log format: text or json (env TRELLIS_LOG_FORMAT)
+    #[arg(long, global = true)]
+    log_format: Option<String>,
+    /// Log filter, e.g. info or trellis_server=debug (env TRELLIS_LOG)
+    #[arg(long, global = true)]
+    log: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first)
+    Serve {
+        /// Address to listen on (env TRELLIS_BIND; default 127.0.0.1:8080)
+        #[arg(long)]
+        bind: Option<String>,
+        /// The URL people open, e.g. https://prm.example.com (env TRELLIS_PUBLIC_URL)
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Load the demo vendor, partners and users, and print the logins
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit
+    Migrate,
+    /// Print the OpenAPI document of the API
+    ExportOpenapi,
+    /// Manage users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. With --password-stdin the password is read from the first
+    /// line of standard input; without it the user is invited and the
+    /// invitation link is printed.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// vendor-admin, channel-manager, partner-admin or partner-user
+        #[arg(long)]
+        role: String,
+        /// The partner's slug (required for partner roles)
+        #[arg(long)]
+        partner: Option<String>,
+        /// Display name (default: the part of the e-mail before @)
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user and print it (and nothing else) on stdout
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// Revoke a token by id
+    Revoke {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+fn load_config(g: &Global, bind: Option<String>, public_url: Option<String>) -> Result<Config> {
+    let env: HashMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("TRELLIS_"))
+        .collect();
+    let file = g
+        .config
+        .clone()
+        .or_else(|| env.get("TRELLIS_CONFIG").map(PathBuf::from))
+        .or_else(|| Some(PathBuf::from("trellis.toml")).filter(|p| p.exists()));
+    let flags = Overrides {
+        database_url: g.database_url.clone(),
+        bind,
+        public_url,
+        log_format: g.log_format.clone(),
+        log: g.log.clone(),
+    };
+    Ok(Config::load(file.as_deref(), &env, &flags)?)
+}
+
+async fn open_db(config: &Config) -> Result<Db> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve {
+            bind,
+            public_url,
+            demo,
+        } => {
+            let config = load_config(&cli.global, bind, public_url)?;
+            trellis_server::telemetry::init(config.log_format, &config.log);
+            tracing::info!(config = ?config, "starting");
+            let db = open_db(&config).await?;
+            let logins = if demo {
+                Some(trellis_server::demo::load(&db).await?)
+            } else {
+                None
+            };
+            let app = trellis_server::http::Application::bind(config.clone(), db.clone()).await?;
+            let url = if config.public_url.is_some() {
+                config.public_url()
+            } else {
+                format!("http://{}", app.local_addr())
+            };
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "Trellis is running at {url}  (database: {})",
+                trellis_server::config::redact_url(&config.database_url)
+            )?;
+            if let Some(logins) = logins {
+                writeln!(
+                    out,
+                    "\nDemo logins (password for all: {}):",
+                    trellis_server::demo::DEMO_PASSWORD
+                )?;
+                for l in logins {
+                    writeln!(
+                        out,
+                        "  {:<40} {:<16} {}",
+                        l.email,
+                        l.role.as_str(),
+                        l.organisation
+                    )?;
+                }
+            }
+            writeln!(out, "\nAPI docs: {url}/api/docs    Press Ctrl-C to stop.")?;
+            drop(out);
+            app.run_until(trellis_server::http::shutdown_signal())
+                .await?;
+            db.close().await;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Migrate => {
+            let config = load_config(&cli.global, None, None)?;
+            trellis_server::telemetry::init(config.log_format, &config.log);
+            let db = Db::connect(&config.database_url).await?;
+            let n = db.migrate().await?;
+            println!(
+                "applied {n} migration(s) to {}",
+                trellis_server::config::redact_url(&config.database_url)
+            );
+            Ok(())
+        }
+        Command::ExportOpenapi => {
+            print!("{}", trellis_server::http::api::openapi_json());
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            email,
+            role,
+            partner,
+            name,
+            password_stdin,
+        }) => {
+            let config = load_config(&cli.global, None, None)?;
+            let email = Email::parse("--email", &email)?;
+            let role = Role::parse("--role", &role)?;
+            let name = Name::parse("--name", name.as_deref().unwrap_or(email.local_part()), 120)?;
+            let db = open_db(&config).await?;
+            let partner_id = match (&partner, role.is_partner()) {
+                (Some(slug), true) => Some(
+                    partners::get_by_slug(&db, slug)
+                        .await?
+                        .ok_or_else(|| format!("--partner: no partner with slug '{slug}'"))?
+                        .id,
+                ),
+                (None, true) => return Err("--partner SLUG is required for partner roles".into()),
+                (Some(_), false) => {
+                    return Err("--partner must not be given for vendor roles".into())
+                }
+                (None, false) => None,
+            };
+            let new = users::NewUser {
+                email: email.as_str().to_string(),
+                name: name.into_string(),
+                role,
+                partner_id,
+                password_hash: None,
+            };
+            if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                let password = line.trim_end_matches(['\n', '\r']).to_string();
+                check_password("password", &password, Some(&email))?;
+                let hash = trellis_server::auth::hash_password(password).await?;
+                let user = users::create(
+                    &db,
+                    &Actor::cli(),
+                    users::NewUser {
+                        password_hash: Some(hash),
+                        ..new
+                    },
+                )
+                .await?;
+                println!("created {} ({}) id {}", user.email, user.role, user.id);
+            } else {
+                let (user, token) = users::invite(&db, &Actor::cli(), new).await?;
+                println!("invited {} ({}) id {}", user.email, user.role, user.id);
+                println!(
+                    "invitation link (single use, 72 hours): {}/invite/{token}",
+                    config.public_url()
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { email, name }) => {
+            let config = load_config(&cli.global, None, None)?;
+            let db = open_db(&config).await?;
+            let name = Name::parse("--name", &name, 100)?;
+            let user = users::credentials(&db, &email)
+                .await?
+                .ok_or_else(|| format!("--email: no user with e-mail '{email}'"))?
+                .user;
+            let (_, secret) = tokens::create(&db, &Actor::cli(), &user, name.as_str()).await?;
+            println!("{secret}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { email, id }) => {
+            let config = load_config(&cli.global, None, None)?;
+            let db = open_db(&config).await?;
+            let user = users::credentials(&db, &email)
+                .await?
+                .ok_or_else(|| format!("--email: no user with e-mail '{email}'"))?
+                .user;
+            let t = tokens::revoke(&db, &Actor::cli(), &user, &id).await?;
+            println!("revoked token {} ({})", t.id, t.name);
+            Ok(())
+        }
+    }
+}

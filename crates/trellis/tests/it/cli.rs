@@ -1,0 +1,425 @@
+//! The `trellis` binary: migrate, user and token commands, serve with the
+//! demo, configuration layers, and graceful shutdown.
+
+use crate::helpers::{Backend, TestDb};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_trellis");
+
+crate::on_both_backends!(cli_creates_users_and_tokens_that_the_server_accepts);
+
+fn trellis(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args)
+        .env_remove("TRELLIS_DATABASE_URL")
+        .env_remove("TRELLIS_BIND")
+        .env_remove("TRELLIS_CONFIG");
+    c
+}
+
+fn run_ok(mut cmd: Command, stdin: &str) -> String {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn run_err(mut cmd: Command, stdin: &str) -> String {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !out.status.success(),
+        "should have failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// A `trellis serve` process and the URL it printed.
+struct Server {
+    child: Child,
+    url: String,
+    stdout: String,
+}
+
+impl Server {
+    fn start(mut cmd: Command) -> Server {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut stdout = String::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut url = None;
+        // Read up to the last line of the banner ("API docs: …").
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 || Instant::now() > deadline {
+                let mut err = String::new();
+                let _ = child.kill();
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                panic!("server did not start: {stdout}{err}");
+            }
+            stdout.push_str(&line);
+            if let Some(rest) = line.strip_prefix("Trellis is running at ") {
+                url = rest.split_whitespace().next().map(str::to_string);
+            }
+            if line.starts_with("API docs:") {
+                break;
+            }
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        Server {
+            child,
+            url: url.expect("banner names the URL"),
+            stdout,
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    }
+
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "server did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn cli_creates_users_and_tokens_that_the_server_accepts(b: Backend) {
+    let db = TestDb::new(b).await;
+    let url = db.url.clone();
+    let out = run_ok(trellis(&["migrate", "--database-url", &url]), "");
+    assert!(out.contains("applied 1 migration"), "{out}");
+    let out = run_ok(trellis(&["migrate", "--database-url", &url]), "");
+    assert!(out.contains("applied 0 migration"), "idempotent: {out}");
+
+    run_ok(
+        trellis(&[
+            "user",
+            "create",
+            "--email",
+            "root@vendor.test",
+            "--role",
+            "vendor-admin",
+            "--password-stdin",
+            "--database-url",
+            &url,
+        ]),
+        "violet-harbour-42\n",
+    );
+    let err = run_err(
+        trellis(&[
+            "user",
+            "create",
+            "--email",
+            "weak@vendor.test",
+            "--role",
+            "vendor-admin",
+            "--password-stdin",
+            "--database-url",
+            &url,
+        ]),
+        "password\n",
+    );
+    assert!(
+        err.contains("password") && err.contains("12 characters"),
+        "{err}"
+    );
+    let err = run_err(
+        trellis(&[
+            "user",
+            "create",
+            "--email",
+            "p@x.test",
+            "--role",
+            "partner-user",
+            "--password-stdin",
+            "--database-url",
+            &url,
+        ]),
+        "violet-harbour-42\n",
+    );
+    assert!(err.contains("--partner"), "{err}");
+    let err = run_err(
+        trellis(&[
+            "user",
+            "create",
+            "--email",
+            "not-an-email",
+            "--role",
+            "vendor-admin",
+            "--database-url",
+            &url,
+        ]),
+        "",
+    );
+    assert!(err.contains("--email"), "{err}");
+    let err = run_err(
+        trellis(&[
+            "user",
+            "create",
+            "--email",
+            "root@vendor.test",
+            "--role",
+            "vendor-admin",
+            "--password-stdin",
+            "--database-url",
+            &url,
+        ]),
+        "violet-harbour-42\n",
+    );
+    assert!(err.contains("already exists"), "{err}");
+
+    let token = run_ok(
+        trellis(&[
+            "token",
+            "create",
+            "--email",
+            "root@vendor.test",
+            "--name",
+            "ci",
+            "--database-url",
+            &url,
+        ]),
+        "",
+    );
+    assert_eq!(token.lines().count(), 1, "only the token on stdout");
+    let token = token.trim().to_string();
+    assert!(token.starts_with("trl_") && token.len() == 44, "{token}");
+
+    let server = Server::start({
+        let mut c = trellis(&["serve", "--bind", "127.0.0.1:0", "--database-url", &url]);
+        c.env("TRELLIS_BIND", "127.0.0.1:1"); // the flag wins over the environment
+        c
+    });
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let me: serde_json::Value = http
+        .get(format!("{}/api/v1/me", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["email"], "root@vendor.test");
+    assert_eq!(me["user"]["role"], "vendor-admin");
+    // A partner user for a partner made through the API.
+    let p: serde_json::Value = http
+        .post(format!("{}/api/v1/partners", server.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "CLI Partner", "partner_type": "reseller", "region": "dach", "country": "AT"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p["slug"], "cli-partner");
+    let out = run_ok(
+        trellis(&[
+            "user",
+            "create",
+            "--email",
+            "seller@cli.test",
+            "--role",
+            "partner-user",
+            "--partner",
+            "cli-partner",
+            "--database-url",
+            &url,
+        ]),
+        "",
+    );
+    assert!(
+        out.contains("/invite/"),
+        "without a password the user is invited: {out}"
+    );
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_defaults_to_sqlite_in_the_working_directory_with_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = trellis(&["serve", "--demo", "--bind", "127.0.0.1:0"]);
+    cmd.current_dir(dir.path());
+    let mut server = Server::start(cmd);
+    assert!(
+        dir.path().join("trellis.db").exists(),
+        "./trellis.db created"
+    );
+    assert!(
+        server
+            .stdout
+            .contains("Demo logins (password for all: trellis-demo-2027)"),
+        "{}",
+        server.stdout
+    );
+    assert!(server.stdout.contains("admin@aurora.example"));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    assert_eq!(
+        http.get(format!("{}/readyz", server.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // WAL journal.
+    let db = trellis_server::db::Db::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("trellis.db").display()
+    ))
+    .await
+    .unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let partners: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM partners")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(partners, 12, "a dozen demo partners");
+    let roles: Vec<String> = sqlx::query_scalar("SELECT DISTINCT role FROM users ORDER BY role")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        roles,
+        [
+            "channel-manager",
+            "partner-admin",
+            "partner-user",
+            "vendor-admin"
+        ]
+    );
+    db.close().await;
+
+    // Graceful shutdown: a request in flight when SIGTERM arrives still gets its answer.
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let body = r#"{"name":"x"}"#;
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(stream, "POST /api/v1/tokens HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    server.signal("-TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _ = stream.read_to_string(&mut response);
+    assert!(
+        response.starts_with("HTTP/1.1 401"),
+        "in-flight request answered: {response:?}"
+    );
+    let status = server.wait_exit();
+    assert!(status.success(), "clean exit after SIGTERM: {status:?}");
+}
+
+#[test]
+fn config_file_json_logs_and_openapi_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("trellis.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "database_url = \"sqlite://{}\"\nlog_format = \"json\"\n",
+            dir.path().join("x.db").display()
+        ),
+    )
+    .unwrap();
+    let out = trellis(&["migrate", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.path().join("x.db").exists(),
+        "database_url from the file"
+    );
+    let logs = String::from_utf8_lossy(&out.stderr);
+    let line = logs
+        .lines()
+        .find(|l| l.contains("applied migration"))
+        .expect("migration logged");
+    let json: serde_json::Value =
+        serde_json::from_str(line).expect("log_format = json from the file");
+    assert_eq!(json["level"], "INFO");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "bind = 12\n").unwrap();
+    let out = trellis(&["migrate", "--config", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml") && err.contains("bind"), "{err}");
+    let out = trellis(&["export-openapi"]).output().unwrap();
+    let committed =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json")).unwrap();
+    assert_eq!(
+        out.stdout, committed,
+        "openapi.json is what export-openapi prints"
+    );
+}

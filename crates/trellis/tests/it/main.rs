@@ -1,0 +1,15 @@
+//! Trellis integration tests: one binary, every test against a real server
+//! over HTTP, each on SQLite and on PostgreSQL.
+
+mod helpers;
+mod webdriver;
+
+mod api_errors;
+mod api_partners;
+mod audit;
+mod auth_api;
+mod browser;
+mod cli;
+mod isolation;
+mod openapi;
+mod portal;
