@@ -65,6 +65,18 @@ enum Command {
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Fill the database with synthetic data for load tests
+    #[command(subcommand)]
+    Seed(SeedCommand),
+}
+
+#[derive(Subcommand)]
+enum SeedCommand {
+    /// Add COUNT synthetic partners (slugs load-0000000…) in one transaction
+    Partners {
+        #[arg(long)]
+        count: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -290,6 +302,23 @@ async fn run(cli: Cli) -> Result<()> {
                 .user;
             let (_, secret) = tokens::create(&db, &Actor::cli(), &user, name.as_str()).await?;
             println!("{secret}");
+            Ok(())
+        }
+        Command::Seed(SeedCommand::Partners { count }) => {
+            let config = load_config(&cli.global, None, None)?;
+            let db = open_db(&config).await?;
+            let started = std::time::Instant::now();
+            let created = partners::create_many(
+                &db,
+                &Actor::cli(),
+                &trellis_server::demo::synthetic_partners(count),
+            )
+            .await?;
+            println!(
+                "created {} partners in {:.1} s",
+                created.len(),
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Token(TokenCommand::Revoke { email, id }) => {

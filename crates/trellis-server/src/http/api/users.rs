@@ -110,6 +110,26 @@ pub(crate) async fn invite_into_partner(
     })
 }
 
+/// Invites a vendor user after the policy check; shared with the portal.
+pub(crate) async fn invite_vendor(
+    state: &AppState,
+    who: &Principal,
+    actor: &Actor,
+    body: &InviteUser,
+) -> ApiResult<Invitation> {
+    if !who.can_manage_vendor_users() {
+        return Err(ApiError::Forbidden(
+            "only vendor admins can invite vendor users".into(),
+        ));
+    }
+    let new = body.validate(None)?;
+    let (user, token) = users::invite(&state.db, actor, new).await?;
+    Ok(Invitation {
+        user,
+        invite_url: format!("{}/invite/{token}", state.config.public_url()),
+    })
+}
+
 /// List a partner's users.
 ///
 /// Vendor users: any partner. Partner users: their own organisation only (others are 404).
@@ -219,18 +239,6 @@ pub async fn invite_vendor_user(
     caller: ApiUser,
     ApiJson(body): ApiJson<InviteUser>,
 ) -> ApiResult<(StatusCode, Json<Invitation>)> {
-    if !caller.principal.can_manage_vendor_users() {
-        return Err(ApiError::Forbidden(
-            "only vendor admins can invite vendor users".into(),
-        ));
-    }
-    let new = body.validate(None)?;
-    let (user, token) = users::invite(&state.db, &caller.actor, new).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Invitation {
-            user,
-            invite_url: format!("{}/invite/{token}", state.config.public_url()),
-        }),
-    ))
+    let inv = invite_vendor(&state, &caller.principal, &caller.actor, &body).await?;
+    Ok((StatusCode::CREATED, Json(inv)))
 }

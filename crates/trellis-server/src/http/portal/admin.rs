@@ -1,8 +1,8 @@
 //! Vendor-admin pages: all users, vendor invitations, the audit log.
 
-use super::{error_map, internal_page, message_page, render, CsrfForm, PortalUser};
+use super::{error_map, form_outcome, internal_page, message_page, render, CsrfForm, PortalUser};
 use crate::http::api::audit::AuditQuery;
-use crate::http::api::users::InviteUser;
+use crate::http::api::users::{invite_vendor, InviteUser};
 use crate::http::AppState;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::users::{self, UserFilter};
@@ -31,6 +31,7 @@ pub struct UsersQuery {
     cursor: Option<String>,
 }
 
+#[derive(Default)]
 struct InviteOutcome {
     values: Option<InviteUser>,
     errors: Option<FieldErrors>,
@@ -116,19 +117,7 @@ pub async fn users(
     if !who.principal.can_manage_vendor_users() {
         return forbidden(&state);
     }
-    users_page(
-        &state,
-        &who,
-        &q,
-        &uri,
-        InviteOutcome {
-            values: None,
-            errors: None,
-            invite_url: None,
-            invited_email: None,
-        },
-    )
-    .await
+    users_page(&state, &who, &q, &uri, InviteOutcome::default()).await
 }
 
 pub async fn invite_vendor_user(
@@ -139,61 +128,22 @@ pub async fn invite_vendor_user(
     if !who.principal.can_manage_vendor_users() {
         return forbidden(&state);
     }
-    let q = UsersQuery::default();
-    let result = match form.validate(None) {
-        Ok(new) => users::invite(&state.db, &who.actor, new).await,
-        Err(errs) => Err(StoreError::Invalid(errs)),
+    let outcome = match invite_vendor(&state, &who.principal, &who.actor, &form).await {
+        Ok(inv) => InviteOutcome {
+            invite_url: Some(inv.invite_url),
+            invited_email: Some(inv.user.email),
+            ..Default::default()
+        },
+        Err(e) => match form_outcome(&state, e) {
+            Ok(errs) => InviteOutcome {
+                values: Some(form),
+                errors: Some(errs),
+                ..Default::default()
+            },
+            Err(page) => return page,
+        },
     };
-    match result {
-        Ok((user, token)) => {
-            let url = format!("{}/invite/{token}", state.config.public_url());
-            users_page(
-                &state,
-                &who,
-                &q,
-                &uri,
-                InviteOutcome {
-                    values: None,
-                    errors: None,
-                    invite_url: Some(url),
-                    invited_email: Some(user.email),
-                },
-            )
-            .await
-        }
-        Err(StoreError::Invalid(errs)) => {
-            users_page(
-                &state,
-                &who,
-                &q,
-                &uri,
-                InviteOutcome {
-                    values: Some(form),
-                    errors: Some(errs),
-                    invite_url: None,
-                    invited_email: None,
-                },
-            )
-            .await
-        }
-        Err(StoreError::Conflict { field, message }) => {
-            let errs = trellis_core::FieldError::new(field, "already-exists", message).into();
-            users_page(
-                &state,
-                &who,
-                &q,
-                &uri,
-                InviteOutcome {
-                    values: Some(form),
-                    errors: Some(errs),
-                    invite_url: None,
-                    invited_email: None,
-                },
-            )
-            .await
-        }
-        Err(e) => internal_page(&state, e),
-    }
+    users_page(&state, &who, &UsersQuery::default(), &uri, outcome).await
 }
 
 #[derive(Serialize)]

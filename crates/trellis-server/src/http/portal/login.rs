@@ -197,8 +197,9 @@ pub async fn logout(
     (jar, Redirect::to("/login")).into_response()
 }
 
-fn invite_problem(p: users::InviteProblem) -> (StatusCode, &'static str) {
-    match p {
+/// The page for an invitation link that cannot be used.
+fn invite_problem_page(state: &AppState, p: users::InviteProblem) -> Response {
+    let (status, problem) = match p {
         users::InviteProblem::Unknown => (
             StatusCode::NOT_FOUND,
             "This invitation link is not valid. Check that you copied the whole link.",
@@ -211,7 +212,13 @@ fn invite_problem(p: users::InviteProblem) -> (StatusCode, &'static str) {
             StatusCode::GONE,
             "This invitation link has expired. Ask the person who invited you for a new one.",
         ),
-    }
+    };
+    render(
+        state,
+        status,
+        "invite.html",
+        minijinja::context! { title => "Invitation", problem },
+    )
 }
 
 pub async fn show_invite(
@@ -222,15 +229,7 @@ pub async fn show_invite(
     let (jar, csrf) = pre_session_csrf(&state, jar);
     let page = match users::invitation(&state.db, &token).await {
         Err(e) => return super::internal_page(&state, e),
-        Ok(Err(p)) => {
-            let (status, problem) = invite_problem(p);
-            render(
-                &state,
-                status,
-                "invite.html",
-                minijinja::context! { title => "Invitation", problem },
-            )
-        }
+        Ok(Err(p)) => invite_problem_page(&state, p),
         Ok(Ok(user)) => render(
             &state,
             StatusCode::OK,
@@ -267,15 +266,7 @@ pub async fn accept_invite(
     }
     let user = match users::invitation(&state.db, &token).await {
         Err(e) => return super::internal_page(&state, e),
-        Ok(Err(p)) => {
-            let (status, problem) = invite_problem(p);
-            return render(
-                &state,
-                status,
-                "invite.html",
-                minijinja::context! { title => "Invitation", problem },
-            );
-        }
+        Ok(Err(p)) => return invite_problem_page(&state, p),
         Ok(Ok(u)) => u,
     };
     let email = Email::parse("email", &user.email).ok();
@@ -304,15 +295,7 @@ pub async fn accept_invite(
     };
     let user = match users::accept_invitation(&state.db, &token, &hash).await {
         Err(e) => return super::internal_page(&state, e),
-        Ok(Err(p)) => {
-            let (status, problem) = invite_problem(p);
-            return render(
-                &state,
-                status,
-                "invite.html",
-                minijinja::context! { title => "Invitation", problem },
-            );
-        }
+        Ok(Err(p)) => return invite_problem_page(&state, p),
         Ok(Ok(u)) => u,
     };
     let session = match sessions::create(&state.db, &user).await {

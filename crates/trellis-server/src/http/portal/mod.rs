@@ -7,6 +7,7 @@ mod assets;
 mod login;
 mod partners;
 
+use super::error::ApiError;
 use super::extract::{actor_of, principal_of};
 use super::AppState;
 use crate::auth;
@@ -22,6 +23,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use trellis_core::access::Principal;
+use trellis_core::FieldErrors;
 
 pub const SESSION_COOKIE: &str = "trellis_session";
 /// Double-submit cookie protecting the forms shown before sign-in.
@@ -364,6 +366,24 @@ pub fn router() -> Router<AppState> {
         .route("/account/tokens", post(account::create_token))
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/assets/{file}", get(assets::serve))
+}
+
+/// Maps an API error to the page that shows it, or to field errors for the form.
+pub fn form_outcome(state: &AppState, e: ApiError) -> Result<FieldErrors, Response> {
+    match e {
+        ApiError::Validation(errs) => Ok(errs),
+        ApiError::Conflict { field, message } => {
+            Ok(trellis_core::FieldError::new(field, "already-exists", message).into())
+        }
+        ApiError::NotFound(_) => Err(not_found_page(state)),
+        ApiError::Forbidden(m) => Err(message_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            &m,
+        )),
+        other => Err(internal_page(state, format!("{other:?}"))),
+    }
 }
 
 /// Turns field errors into a `field → message` map for the templates.

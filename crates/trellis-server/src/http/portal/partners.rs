@@ -1,8 +1,8 @@
 //! Partner pages: list with search and filters, create, detail, edit, invite.
 
 use super::{
-    error_map, flash, internal_page, message_page, not_found_page, render, urlencode, CsrfForm,
-    PortalUser,
+    error_map, flash, form_outcome, internal_page, message_page, not_found_page, render, urlencode,
+    CsrfForm, PortalUser,
 };
 use crate::http::api::partners::{
     apply_update, visible_partner, CreatePartner, PartnerQuery, UpdatePartner,
@@ -43,24 +43,6 @@ async fn manager_options(state: &AppState) -> Result<Vec<(String, String)>, Resp
                 .collect()
         })
         .map_err(|e| internal_page(state, e))
-}
-
-/// Maps an API error to the page that shows it, or to field errors for the form.
-fn form_outcome(state: &AppState, e: ApiError) -> Result<FieldErrors, Response> {
-    match e {
-        ApiError::Validation(errs) => Ok(errs),
-        ApiError::Conflict { field, message } => {
-            Ok(trellis_core::FieldError::new(field, "already-exists", message).into())
-        }
-        ApiError::NotFound(_) => Err(not_found_page(state)),
-        ApiError::Forbidden(m) => Err(message_page(
-            state,
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            &m,
-        )),
-        other => Err(internal_page(state, format!("{other:?}"))),
-    }
 }
 
 pub async fn list(
