@@ -7,6 +7,7 @@
 pub mod access;
 pub mod country;
 pub mod org;
+pub mod program;
 pub mod validate;
 
 pub use validate::{FieldError, FieldErrors};

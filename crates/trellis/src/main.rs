@@ -1,6 +1,8 @@
 //! `trellis`: the one binary. `trellis serve` runs the server; the other
 //! subcommands administer the same database from the command line.
 
+mod program;
+
 use clap::{Args, Parser, Subcommand};
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -65,9 +67,34 @@ enum Command {
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check a program definition or compute its partner economics
+    #[command(subcommand)]
+    Program(ProgramCommand),
     /// Fill the database with synthetic data for load tests
     #[command(subcommand)]
     Seed(SeedCommand),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum ProgramCommand {
+    /// Report findings (code, severity, file:line:column); exit status 1 when any is an error
+    Check {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Expected partner net per deal and per year, per partner type × segment, beside competitors
+    Economics {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
 }
 
 #[derive(Subcommand)]
@@ -121,6 +148,9 @@ enum TokenCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Program(cmd) = &cli.command {
+        return program::run(cmd);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -304,6 +334,7 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{secret}");
             Ok(())
         }
+        Command::Program(_) => unreachable!("handled without a runtime in main"),
         Command::Seed(SeedCommand::Partners { count }) => {
             let config = load_config(&cli.global, None, None)?;
             let db = open_db(&config).await?;

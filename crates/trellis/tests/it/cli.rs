@@ -423,3 +423,91 @@ fn config_file_json_logs_and_openapi_export() {
         "openapi.json is what export-openapi prints"
     );
 }
+
+#[test]
+fn program_check_and_economics() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/programs/cloud-reseller.toml"
+    );
+    let out = trellis(&["program", "check", example]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 error(s), 0 warning(s)"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.toml");
+    let src = std::fs::read_to_string(example)
+        .unwrap()
+        .replace("protection_days = 90", "protection_days = 0")
+        .replace("benefits = [\"deal-reg-uplift\"]", "benefits = [\"nope\"]");
+    std::fs::write(&broken, &src).unwrap();
+    let out = trellis(&["program", "check", broken.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an error finding fails the check"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = src
+        .lines()
+        .position(|l| l.contains("benefits = [\"nope\"]"))
+        .unwrap()
+        + 1;
+    assert!(
+        text.contains(&format!("broken.toml:{line}:13: error[unknown-reference]")),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning[deal-registration-too-complex]"),
+        "{text}"
+    );
+    let out = trellis(&[
+        "program",
+        "check",
+        "--format",
+        "json",
+        broken.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["unknown-reference", "deal-registration-too-complex"]
+    );
+    assert_eq!(doc["findings"][0]["line"], line);
+
+    std::fs::write(
+        &broken,
+        src.replace("purpose = \"enable\"", "purpose = \"inspire\""),
+    )
+    .unwrap();
+    let out = trellis(&["program", "check", broken.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error[parse]: elements[0].purpose: unknown variant `inspire`"),
+        "{err}"
+    );
+
+    let out = trellis(&["program", "economics", "--format", "json", example])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["ours"]["net_per_year"], "52600");
+    assert_eq!(rows[0]["competitors"][0]["program"], "Rival Cloud Alliance");
+}

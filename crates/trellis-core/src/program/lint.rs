@@ -1,0 +1,499 @@
+//! `trellis program check`: findings about a program before it launches. Each
+//! code is documented with its reasoning in `docs/program-format.md`.
+
+use super::economics;
+use super::model::{Level, Performer, Program, Purpose, Step};
+use super::parse::Location;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use toml::Spanned;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One finding, pointing at a place in the file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Stable code, e.g. `gtm-step-not-enabled`.
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    #[serde(flatten)]
+    pub location: Location,
+}
+
+/// Every code the checker can report.
+pub const CODES: &[&str] = &[
+    "gtm-step-not-enabled",
+    "gtm-step-not-motivated",
+    "objective-unmeasurable",
+    "one-size-fits-all",
+    "deal-registration-too-complex",
+    "enablement-gated-by-tier",
+    "no-feedback-channel",
+    "no-review-cadence",
+    "fulfillment-heavy",
+    "negative-partner-economics",
+    "tier-unreachable",
+    "overlapping-tiers",
+    "unknown-reference",
+    "duplicate-id",
+];
+
+struct Checker<'a> {
+    src: &'a str,
+    findings: Vec<Finding>,
+}
+
+impl Checker<'_> {
+    fn at(&mut self, code: &'static str, severity: Severity, span: Range<usize>, message: String) {
+        let location = Location::of(self.src, span.start);
+        self.findings.push(Finding {
+            code,
+            severity,
+            message,
+            location,
+        });
+    }
+
+    /// The position of a `[header]` or `[[header]]` line, for sections without ids.
+    fn header(&self, name: &str) -> Range<usize> {
+        for pat in [format!("[{name}]"), format!("[[{name}]]")] {
+            if let Some(i) = self.src.find(&pat) {
+                return i..i;
+            }
+        }
+        0..0
+    }
+}
+
+fn id_of(s: &Spanned<String>) -> (&str, Range<usize>) {
+    (s.get_ref().as_str(), s.span())
+}
+
+/// Checks a parsed program; `src` is its text, for locations. Findings are
+/// sorted by position.
+pub fn check(p: &Program, src: &str) -> Vec<Finding> {
+    let mut c = Checker {
+        src,
+        findings: Vec::new(),
+    };
+    duplicate_ids(&mut c, p);
+    unknown_references(&mut c, p);
+    gtm_coverage(&mut c, p);
+    objectives(&mut c, p);
+    one_size_fits_all(&mut c, p);
+    deal_registration(&mut c, p);
+    enablement_gated(&mut c, p);
+    governance(&mut c, p);
+    fulfillment_heavy(&mut c, p);
+    negative_economics(&mut c, p);
+    tiers(&mut c, p);
+    c.findings.sort_by(|a, b| {
+        (a.location.line, a.location.column, a.code).cmp(&(
+            b.location.line,
+            b.location.column,
+            b.code,
+        ))
+    });
+    c.findings
+}
+
+/// True when any finding is an error (publishing needs none).
+pub fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+fn all_ids(p: &Program) -> Vec<(&'static str, &Spanned<String>)> {
+    let mut v: Vec<(&'static str, &Spanned<String>)> = Vec::new();
+    v.extend(p.objectives.iter().map(|x| ("objective", &x.id)));
+    v.extend(p.profiles.iter().map(|x| ("profile", &x.id)));
+    v.extend(p.partner_types.iter().map(|x| ("partner type", &x.id)));
+    v.extend(p.segments.iter().map(|x| ("segment", &x.id)));
+    v.extend(p.elements.iter().map(|x| ("element", &x.id)));
+    v.extend(p.tiers.iter().map(|x| ("tier", &x.id)));
+    v.extend(p.tracks.iter().map(|x| ("track", &x.id)));
+    v.extend(p.competitors.iter().map(|x| ("competitor", &x.id)));
+    v
+}
+
+fn duplicate_ids(c: &mut Checker, p: &Program) {
+    let mut seen: BTreeMap<&str, (&str, Range<usize>)> = BTreeMap::new();
+    for (kind, id) in all_ids(p) {
+        let (name, span) = id_of(id);
+        if let Some((first_kind, first)) = seen.get(name) {
+            let first_at = Location::of(c.src, first.start);
+            let msg = format!(
+                "id `{name}` of this {kind} is already used by the {first_kind} at line {}",
+                first_at.line
+            );
+            c.at("duplicate-id", Severity::Error, span, msg);
+        } else {
+            seen.insert(name, (kind, span));
+        }
+    }
+}
+
+fn unknown_references(c: &mut Checker, p: &Program) {
+    let set = |ids: Vec<&Spanned<String>>| {
+        ids.into_iter()
+            .map(|s| s.get_ref().clone())
+            .collect::<BTreeSet<String>>()
+    };
+    let types = set(p.partner_types.iter().map(|x| &x.id).collect());
+    let segments = set(p.segments.iter().map(|x| &x.id).collect());
+    let elements = set(p.elements.iter().map(|x| &x.id).collect());
+    let levels = set(p.tiers.iter().chain(&p.tracks).map(|x| &x.id).collect());
+    let check = |c: &mut Checker, r: &Spanned<String>, known: &BTreeSet<String>, what: &str| {
+        if !known.contains(r.get_ref()) {
+            let hint = if known.is_empty() {
+                format!("no {what}s are defined")
+            } else {
+                format!(
+                    "known {what}s: {}",
+                    known.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            };
+            c.at(
+                "unknown-reference",
+                Severity::Error,
+                r.span(),
+                format!("`{}` is not a {what} ({hint})", r.get_ref()),
+            );
+        }
+    };
+    for play in &p.plays {
+        check(c, &play.partner_type, &types, "partner type");
+        check(c, &play.segment, &segments, "segment");
+    }
+    for e in &p.elements {
+        for t in &e.eligibility.types {
+            check(c, t, &types, "partner type");
+        }
+        for s in &e.eligibility.segments {
+            check(c, s, &segments, "segment");
+        }
+        for l in &e.eligibility.levels {
+            check(c, l, &levels, "tier or track");
+        }
+    }
+    for l in p.tiers.iter().chain(&p.tracks) {
+        for b in &l.benefits {
+            check(c, b, &elements, "element");
+        }
+    }
+    for e in &p.economics {
+        check(c, &e.partner_type, &types, "partner type");
+        check(c, &e.segment, &segments, "segment");
+    }
+    for comp in &p.competitors {
+        for o in &comp.offers {
+            check(c, &o.partner_type, &types, "partner type");
+            check(c, &o.segment, &segments, "segment");
+        }
+    }
+}
+
+fn gtm_coverage(c: &mut Checker, p: &Program) {
+    for play in &p.plays {
+        let (ty, seg) = (play.partner_type.get_ref(), play.segment.get_ref());
+        for step in Step::ALL {
+            let who = play.steps.get(step);
+            if !who.involves_partner() {
+                continue;
+            }
+            let serving = |purpose: Purpose| {
+                p.elements.iter().any(|e| {
+                    e.purpose == purpose && e.steps.contains(&step) && e.eligibility.covers(ty, seg)
+                })
+            };
+            let role = if who == Performer::Joint {
+                "jointly"
+            } else {
+                "alone"
+            };
+            if !serving(Purpose::Enable) {
+                c.at(
+                    "gtm-step-not-enabled",
+                    Severity::Error,
+                    play.partner_type.span(),
+                    format!("{ty} partners in {seg} perform `{}` ({role}) but no eligible element enables it (training, tools, content, presales help…)", step.as_str()),
+                );
+            }
+            if !serving(Purpose::Motivate) {
+                c.at(
+                    "gtm-step-not-motivated",
+                    Severity::Error,
+                    play.partner_type.span(),
+                    format!("{ty} partners in {seg} perform `{}` ({role}) but no eligible element motivates it (margin, rebate, SPIF, recognition…)", step.as_str()),
+                );
+            }
+        }
+    }
+}
+
+fn objectives(c: &mut Checker, p: &Program) {
+    for o in &p.objectives {
+        let mut missing = Vec::new();
+        if o.metric.as_deref().is_none_or(|m| m.trim().is_empty()) {
+            missing.push("a metric");
+        }
+        if o.target.is_none_or(|t| t <= Decimal::ZERO) {
+            missing.push("a positive target");
+        }
+        if o.period.as_deref().is_none_or(|m| m.trim().is_empty()) {
+            missing.push("a period");
+        }
+        if !missing.is_empty() {
+            c.at(
+                "objective-unmeasurable",
+                Severity::Error,
+                o.id.span(),
+                format!(
+                    "objective `{}` has no {}",
+                    o.id.get_ref(),
+                    missing.join(", no ")
+                ),
+            );
+        }
+    }
+}
+
+fn one_size_fits_all(c: &mut Checker, p: &Program) {
+    let types: BTreeSet<&str> = p
+        .plays
+        .iter()
+        .map(|x| x.partner_type.get_ref().as_str())
+        .collect();
+    let segments: BTreeSet<&str> = p
+        .plays
+        .iter()
+        .map(|x| x.segment.get_ref().as_str())
+        .collect();
+    if types.len() < 2 && segments.len() < 2 {
+        return;
+    }
+    let same_plays = p.plays.windows(2).all(|w| w[0].steps == w[1].steps);
+    let no_targeting = p
+        .elements
+        .iter()
+        .all(|e| e.eligibility.types.is_empty() && e.eligibility.segments.is_empty());
+    if same_plays && no_targeting {
+        let span = p
+            .plays
+            .first()
+            .map(|x| x.partner_type.span())
+            .unwrap_or(0..0);
+        c.at(
+            "one-size-fits-all",
+            Severity::Warning,
+            span,
+            format!(
+                "{} partner types and {} segments get identical plays and every element is offered to all of them; tailor roles or elements to each",
+                types.len(),
+                segments.len()
+            ),
+        );
+    }
+}
+
+fn deal_registration(c: &mut Checker, p: &Program) {
+    let Some(d) = &p.rules.deal_registration else {
+        return;
+    };
+    let span = c.header("rules.deal_registration");
+    let max = p.check.max_deal_registration_fields;
+    if d.required_fields.len() > max {
+        c.at(
+            "deal-registration-too-complex",
+            Severity::Warning,
+            span.clone(),
+            format!("deal registration requires {} fields (more than {max}); every extra field costs registrations", d.required_fields.len()),
+        );
+    }
+    if d.protection_days.unwrap_or(0) == 0 {
+        c.at("deal-registration-too-complex", Severity::Warning, span, "deal registration gives no protection period, so registering earns the partner nothing".into());
+    }
+}
+
+fn enablement_gated(c: &mut Checker, p: &Program) {
+    for e in p
+        .elements
+        .iter()
+        .filter(|e| e.purpose == Purpose::Enable && !e.eligibility.levels.is_empty())
+    {
+        let levels: Vec<&str> = e
+            .eligibility
+            .levels
+            .iter()
+            .map(|l| l.get_ref().as_str())
+            .collect();
+        c.at(
+            "enablement-gated-by-tier",
+            Severity::Warning,
+            e.id.span(),
+            format!("enablement element `{}` is only for {}; partners below them still represent the product", e.id.get_ref(), levels.join(", ")),
+        );
+    }
+}
+
+fn governance(c: &mut Checker, p: &Program) {
+    let span = c.header("governance");
+    if p.governance.feedback_channel.trim().is_empty() {
+        c.at(
+            "no-feedback-channel",
+            Severity::Warning,
+            span.clone(),
+            "no partner feedback channel: say how partners are heard (council, survey, reviews)"
+                .into(),
+        );
+    }
+    if p.governance.review_cadence.trim().is_empty() {
+        c.at(
+            "no-review-cadence",
+            Severity::Warning,
+            span,
+            "no review cadence: say how often the program is reviewed and by whom".into(),
+        );
+    }
+}
+
+fn fulfillment_heavy(c: &mut Checker, p: &Program) {
+    let total: Decimal = p.elements.iter().map(|e| e.cost.annual()).sum();
+    if total <= Decimal::ZERO {
+        return;
+    }
+    let demand: Decimal = p
+        .elements
+        .iter()
+        .filter(|e| e.investment == super::model::Investment::DemandCreation)
+        .map(|e| e.cost.annual())
+        .sum();
+    let share = demand / total;
+    if share < p.check.min_demand_creation_share {
+        let span = p.elements.first().map(|e| e.id.span()).unwrap_or(0..0);
+        c.at(
+            "fulfillment-heavy",
+            Severity::Warning,
+            span,
+            format!(
+                "demand creation gets {}% of element cost ({} of {}); the program asks for at least {}%",
+                (share * Decimal::ONE_HUNDRED).round_dp(1),
+                demand.round_dp(2),
+                total.round_dp(2),
+                (p.check.min_demand_creation_share * Decimal::ONE_HUNDRED).round_dp(1)
+            ),
+        );
+    }
+}
+
+fn negative_economics(c: &mut Checker, p: &Program) {
+    for (row, e) in economics::table(p).iter().zip(&p.economics) {
+        if row.ours.net_per_year < Decimal::ZERO || row.ours.net_per_deal < Decimal::ZERO {
+            c.at(
+                "negative-partner-economics",
+                Severity::Error,
+                e.partner_type.span(),
+                format!(
+                    "{} partners in {} lose money: {} {} per deal, {} {} per year",
+                    row.partner_type,
+                    row.segment,
+                    row.ours.net_per_deal,
+                    row.currency,
+                    row.ours.net_per_year,
+                    row.currency
+                ),
+            );
+        }
+    }
+}
+
+fn tiers(c: &mut Checker, p: &Program) {
+    let certifications: BTreeSet<&str> = p
+        .elements
+        .iter()
+        .filter(|e| e.kind == "certification")
+        .map(|e| e.id.get_ref().as_str())
+        .collect();
+    let best_revenue: Option<Decimal> = p
+        .economics
+        .iter()
+        .map(|e| e.avg_deal_size * e.deals_per_year)
+        .max();
+    for l in p.tiers.iter().chain(&p.tracks) {
+        for cert in &l.qualification.certifications {
+            if !certifications.contains(cert.as_str()) {
+                c.at("tier-unreachable", Severity::Error, l.id.span(), format!("`{}` requires certification `{cert}`, which no certification element offers", l.id.get_ref()));
+            }
+        }
+        if let Some(best) = best_revenue {
+            for t in l
+                .qualification
+                .thresholds
+                .iter()
+                .filter(|t| t.metric == "revenue")
+            {
+                let needed = t.min * Decimal::from(12) / Decimal::from(t.window_months.max(1));
+                if needed > best {
+                    c.at(
+                        "tier-unreachable",
+                        Severity::Error,
+                        l.id.span(),
+                        format!("`{}` needs {} revenue a year, more than the best declared economics yield ({})", l.id.get_ref(), needed.round_dp(2), best.round_dp(2)),
+                    );
+                }
+            }
+        }
+    }
+    // A ladder must climb: each tier strictly harder than the one below it.
+    for pair in p.tiers.windows(2) {
+        if !harder(&pair[1], &pair[0]) {
+            c.at(
+                "overlapping-tiers",
+                Severity::Error,
+                pair[1].id.span(),
+                format!("tier `{}` is not strictly harder to reach than `{}`, so partners qualify for both", pair[1].id.get_ref(), pair[0].id.get_ref()),
+            );
+        }
+    }
+}
+
+/// `upper` asks at least as much as `lower` on everything and more on something.
+fn harder(upper: &Level, lower: &Level) -> bool {
+    let (u, l) = (&upper.qualification, &lower.qualification);
+    let min_of = |q: &super::model::Qualification, metric: &str| {
+        q.thresholds
+            .iter()
+            .filter(|t| t.metric == metric)
+            .map(|t| t.min)
+            .max()
+    };
+    let metrics: BTreeSet<&str> = u
+        .thresholds
+        .iter()
+        .chain(&l.thresholds)
+        .map(|t| t.metric.as_str())
+        .collect();
+    let mut strictly = false;
+    for m in metrics {
+        match (min_of(u, m), min_of(l, m)) {
+            (Some(a), Some(b)) if a < b => return false,
+            (Some(a), Some(b)) if a > b => strictly = true,
+            (None, Some(_)) => return false,
+            (Some(_), None) => strictly = true,
+            _ => {}
+        }
+    }
+    let uc: BTreeSet<&String> = u.certifications.iter().collect();
+    let lc: BTreeSet<&String> = l.certifications.iter().collect();
+    if !lc.is_subset(&uc) {
+        return false;
+    }
+    strictly || uc.len() > lc.len()
+}

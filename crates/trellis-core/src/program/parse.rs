@@ -1,0 +1,142 @@
+//! Reading a program file: TOML into [`Program`], with errors that give the
+//! line, column and field path, and a "did you mean" for unknown keys.
+
+use super::model::Program;
+use serde::Serialize;
+use std::fmt;
+
+/// A position in the source, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Location {
+    /// The line and column of byte `offset` in `src`.
+    pub fn of(src: &str, offset: usize) -> Location {
+        let offset = offset.min(src.len());
+        let before = &src[..src.floor_char_boundary(offset)];
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
+        Location { line, column }
+    }
+}
+
+/// Why a program file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParseError {
+    /// The field path, e.g. `elements[2].purpose` (empty for syntax errors).
+    pub path: String,
+    pub message: String,
+    pub location: Location,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Location { line, column } = self.location;
+        if self.path.is_empty() {
+            write!(f, "{line}:{column}: {}", self.message)
+        } else {
+            write!(f, "{line}:{column}: {}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses a program definition.
+pub fn parse(src: &str) -> Result<Program, ParseError> {
+    let de = toml::Deserializer::new(src);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let location = inner
+            .span()
+            .map(|s| Location::of(src, s.start))
+            .unwrap_or(Location { line: 1, column: 1 });
+        let mut message = inner.message().trim().to_string();
+        if let Some(hint) = did_you_mean(&message) {
+            message.push_str(&format!(" (did you mean `{hint}`?)"));
+        }
+        ParseError {
+            path: if path == "." { String::new() } else { path },
+            message,
+            location,
+        }
+    })
+}
+
+/// For "unknown field `x`, expected one of `a`, `b`", the closest expected name.
+fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (unknown, rest) = rest.split_once('`')?;
+    let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(unknown, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min()
+        .map(|(_, c)| c.to_string())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[program]\nid = \"p\"\nname = \"P\"\nversion = \"1\"\neffective = \"2027-01-01\"\ncurrency = \"USD\"\n";
+
+    #[test]
+    fn minimal_program_parses() {
+        let p = parse(MINIMAL).unwrap();
+        assert_eq!(p.program.id.get_ref(), "p");
+        assert_eq!(
+            Location::of(MINIMAL, p.program.id.span().start),
+            Location { line: 2, column: 6 }
+        );
+    }
+
+    #[test]
+    fn unknown_keys_suggest_the_right_one() {
+        let src = format!("{MINIMAL}\n[[elements]]\nid = \"e\"\nkind = \"training\"\npurpose = \"enable\"\ninvestment = \"fulfillment\"\nstep = [\"sell\"]\n");
+        let e = parse(&src).unwrap_err();
+        assert!(e.message.contains("did you mean `steps`?"), "{e}");
+        assert_eq!(e.location.line, 13, "{e}");
+    }
+
+    #[test]
+    fn wrong_values_name_the_path() {
+        let src = format!("{MINIMAL}\n[[elements]]\nid = \"e\"\nkind = \"training\"\npurpose = \"inspire\"\ninvestment = \"fulfillment\"\n");
+        let e = parse(&src).unwrap_err();
+        assert_eq!(e.path, "elements[0].purpose", "{e}");
+        assert_eq!(e.location.line, 11, "{e}");
+        let e = parse("[program\nid = 1").unwrap_err();
+        assert_eq!(e.location.line, 1, "{e}");
+    }
+
+    #[test]
+    fn distance() {
+        assert_eq!(edit_distance("step", "steps"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

@@ -1,0 +1,112 @@
+//! The example program checks clean; for every lint code, a broken variant of
+//! it triggers that code and nothing else.
+
+use super::economics;
+use super::lint::{check, CODES};
+use super::parse::parse;
+use rust_decimal::Decimal;
+use std::collections::BTreeSet;
+
+const EXAMPLE: &str = include_str!("../../../../examples/programs/cloud-reseller.toml");
+
+fn codes(src: &str) -> BTreeSet<&'static str> {
+    let p = parse(src).unwrap_or_else(|e| panic!("variant does not parse: {e}"));
+    check(&p, src).into_iter().map(|f| f.code).collect()
+}
+
+fn variant(replacements: &[(&str, &str)]) -> String {
+    let mut s = EXAMPLE.to_string();
+    for (from, to) in replacements {
+        assert!(s.contains(from), "example no longer contains {from:?}");
+        s = s.replacen(from, to, 1);
+    }
+    s
+}
+
+#[test]
+fn example_checks_clean() {
+    let p = parse(EXAMPLE).unwrap();
+    let findings = check(&p, EXAMPLE);
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn each_code_has_a_variant_that_triggers_only_it() {
+    let msp_play = "steps = { develop = \"joint\", market = \"partner\", sell = \"joint\", deliver = \"partner\", support = \"partner\", share = \"joint\" }";
+    let reseller_play = "steps = { develop = \"vendor\", market = \"joint\", sell = \"partner\", deliver = \"partner\", support = \"joint\", share = \"joint\" }";
+    let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("gtm-step-not-enabled", vec![("steps = [\"deliver\", \"support\", \"develop\"]", "steps = [\"support\", \"develop\"]")]),
+        ("gtm-step-not-motivated", vec![("steps = [\"develop\", \"sell\", \"deliver\", \"support\", \"share\"]", "steps = [\"develop\", \"sell\", \"deliver\", \"support\"]")]),
+        ("objective-unmeasurable", vec![("target = 40\nperiod = \"FY2027\"\n", "target = 40\n")]),
+        (
+            "one-size-fits-all",
+            vec![
+                (msp_play, reseller_play),
+                ("eligibility = { types = [\"reseller\"] }\n", ""),
+                ("eligibility = { types = [\"msp\"] }\n", ""),
+            ],
+        ),
+        ("deal-registration-too-complex", vec![("protection_days = 90", "protection_days = 0")]),
+        ("enablement-gated-by-tier", vec![("audience = [\"partner-seller\", \"channel-manager\"]\n", "audience = [\"partner-seller\"]\neligibility = { levels = [\"gold\"] }\n")]),
+        ("no-feedback-channel", vec![("feedback_channel = \"partner advisory council each quarter and an in-portal survey after every deal\"\n", "")]),
+        ("no-review-cadence", vec![("review_cadence = \"quarterly\"\n", "")]),
+        ("fulfillment-heavy", vec![("cost = { fixed_per_year = 400000 }", "cost = { fixed_per_year = 4000 }"), ("cost = { fixed_per_year = 120000 }", "cost = { fixed_per_year = 10000 }")]),
+        ("negative-partner-economics", vec![("enablement_cost_per_year = 12000", "enablement_cost_per_year = 50000")]),
+        ("tier-unreachable", vec![("min = 250000", "min = 5000000")]),
+        (
+            "overlapping-tiers",
+            vec![("qualification = { thresholds = [{ metric = \"revenue\", min = 250000, window_months = 12 }], certifications = [\"technical-certification\"], grace_days = 90 }\n", "")],
+        ),
+        ("unknown-reference", vec![("benefits = [\"deal-reg-uplift\"]", "benefits = [\"deal-reg-upl1ft\"]")]),
+        ("duplicate-id", vec![("id = \"rival-cloud\"", "id = \"reseller\"")]),
+    ];
+    let covered: BTreeSet<&str> = cases.iter().map(|(c, _)| *c).collect();
+    assert_eq!(
+        covered,
+        CODES.iter().copied().collect(),
+        "every code has a variant"
+    );
+    for (code, reps) in cases {
+        let src = variant(&reps);
+        assert_eq!(codes(&src), BTreeSet::from([code]), "variant for {code}");
+    }
+}
+
+#[test]
+fn findings_point_at_the_item() {
+    let src = variant(&[(
+        "benefits = [\"deal-reg-uplift\"]",
+        "benefits = [\"deal-reg-upl1ft\"]",
+    )]);
+    let p = parse(&src).unwrap();
+    let f = &check(&p, &src)[0];
+    let line = src.lines().nth(f.location.line - 1).unwrap();
+    assert!(line.contains("deal-reg-upl1ft"), "{line}");
+    assert_eq!(
+        &line[f.location.column - 1..f.location.column + 15],
+        "\"deal-reg-upl1ft"
+    );
+}
+
+#[test]
+fn economics_are_exact() {
+    let p = parse(EXAMPLE).unwrap();
+    let rows = economics::table(&p);
+    let r = &rows[0];
+    assert_eq!(
+        (r.partner_type.as_str(), r.segment.as_str()),
+        ("reseller", "dach-midmarket")
+    );
+    // 20 % margin + 2 % funds + 5 % uplift on 40,000 = 10,800; cost of sale 20 h × 90 ÷ 0.3 = 6,000.
+    assert_eq!(r.ours.earnings_per_deal.total(), Decimal::from(10800));
+    assert_eq!(r.ours.cost_of_sale_per_deal, Decimal::from(6000));
+    assert_eq!(r.ours.net_per_deal, Decimal::from(4800));
+    assert_eq!(r.ours.net_per_year, Decimal::from(4800 * 12 - 5000));
+    // Rival: 25 % margin = 10,000; 35 h × 90 ÷ 0.3 = 10,500 → −500 per deal.
+    assert_eq!(r.competitors[0].net_per_deal, Decimal::from(-500));
+    let msp = &rows[1];
+    assert_eq!(
+        msp.ours.net_per_year,
+        Decimal::from((30000 - 26400) * 4 - 12000)
+    );
+}
