@@ -95,6 +95,13 @@ enum ProgramCommand {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Time parsing and checking a synthetic program with N elements, beside a plain TOML parse
+    Bench {
+        #[arg(long, default_value_t = 5000)]
+        elements: usize,
+        #[arg(long, default_value_t = 11)]
+        runs: usize,
+    },
 }
 
 #[derive(Subcommand)]
