@@ -3,7 +3,7 @@
 
 use super::economics;
 use super::model::{Level, Performer, Program, Purpose, Step};
-use super::parse::Location;
+use super::parse::{LineIndex, Location};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,12 +48,13 @@ pub const CODES: &[&str] = &[
 
 struct Checker<'a> {
     src: &'a str,
+    lines: LineIndex<'a>,
     findings: Vec<Finding>,
 }
 
 impl Checker<'_> {
     fn at(&mut self, code: &'static str, severity: Severity, span: Range<usize>, message: String) {
-        let location = Location::of(self.src, span.start);
+        let location = self.lines.location(span.start);
         self.findings.push(Finding {
             code,
             severity,
@@ -82,6 +83,7 @@ fn id_of(s: &Spanned<String>) -> (&str, Range<usize>) {
 pub fn check(p: &Program, src: &str) -> Vec<Finding> {
     let mut c = Checker {
         src,
+        lines: LineIndex::new(src),
         findings: Vec::new(),
     };
     duplicate_ids(&mut c, p);
@@ -128,7 +130,7 @@ fn duplicate_ids(c: &mut Checker, p: &Program) {
     for (kind, id) in all_ids(p) {
         let (name, span) = id_of(id);
         if let Some((first_kind, first)) = seen.get(name) {
-            let first_at = Location::of(c.src, first.start);
+            let first_at = c.lines.location(first.start);
             let msg = format!(
                 "id `{name}` of this {kind} is already used by the {first_kind} at line {}",
                 first_at.line
@@ -201,6 +203,37 @@ fn unknown_references(c: &mut Checker, p: &Program) {
 }
 
 fn gtm_coverage(c: &mut Checker, p: &Program) {
+    // Index what is covered once, so the check is linear in elements + plays:
+    // (purpose, step, type, segment) with `None` meaning "every type/segment".
+    let mut covered: BTreeSet<(bool, Step, Option<&str>, Option<&str>)> = BTreeSet::new();
+    for e in &p.elements {
+        let enable = e.purpose == Purpose::Enable;
+        let types: Vec<Option<&str>> = if e.eligibility.types.is_empty() {
+            vec![None]
+        } else {
+            e.eligibility
+                .types
+                .iter()
+                .map(|t| Some(t.get_ref().as_str()))
+                .collect()
+        };
+        let segments: Vec<Option<&str>> = if e.eligibility.segments.is_empty() {
+            vec![None]
+        } else {
+            e.eligibility
+                .segments
+                .iter()
+                .map(|s| Some(s.get_ref().as_str()))
+                .collect()
+        };
+        for step in &e.steps {
+            for t in &types {
+                for s in &segments {
+                    covered.insert((enable, *step, *t, *s));
+                }
+            }
+        }
+    }
     for play in &p.plays {
         let (ty, seg) = (play.partner_type.get_ref(), play.segment.get_ref());
         for step in Step::ALL {
@@ -208,17 +241,22 @@ fn gtm_coverage(c: &mut Checker, p: &Program) {
             if !who.involves_partner() {
                 continue;
             }
-            let serving = |purpose: Purpose| {
-                p.elements.iter().any(|e| {
-                    e.purpose == purpose && e.steps.contains(&step) && e.eligibility.covers(ty, seg)
-                })
+            let serving = |enable: bool| {
+                [
+                    (Some(ty.as_str()), Some(seg.as_str())),
+                    (None, Some(seg.as_str())),
+                    (Some(ty.as_str()), None),
+                    (None, None),
+                ]
+                .iter()
+                .any(|(t, s)| covered.contains(&(enable, step, *t, *s)))
             };
             let role = if who == Performer::Joint {
                 "jointly"
             } else {
                 "alone"
             };
-            if !serving(Purpose::Enable) {
+            if !serving(true) {
                 c.at(
                     "gtm-step-not-enabled",
                     Severity::Error,
@@ -226,7 +264,7 @@ fn gtm_coverage(c: &mut Checker, p: &Program) {
                     format!("{ty} partners in {seg} perform `{}` ({role}) but no eligible element enables it (training, tools, content, presales help…)", step.as_str()),
                 );
             }
-            if !serving(Purpose::Motivate) {
+            if !serving(false) {
                 c.at(
                     "gtm-step-not-motivated",
                     Severity::Error,

@@ -28,6 +28,31 @@ impl Location {
     }
 }
 
+/// Maps byte offsets to locations quickly when many are needed for one text.
+pub struct LineIndex<'a> {
+    src: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(src: &'a str) -> LineIndex<'a> {
+        let starts = std::iter::once(0)
+            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { src, starts }
+    }
+
+    pub fn location(&self, offset: usize) -> Location {
+        let offset = self.src.floor_char_boundary(offset.min(self.src.len()));
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        Location {
+            line,
+            column: self.src[start..offset].chars().count() + 1,
+        }
+    }
+}
+
 /// Why a program file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ParseError {
@@ -132,6 +157,15 @@ mod tests {
         assert_eq!(e.location.line, 11, "{e}");
         let e = parse("[program\nid = 1").unwrap_err();
         assert_eq!(e.location.line, 1, "{e}");
+    }
+
+    #[test]
+    fn line_index_agrees_with_location() {
+        let src = "ab\nçd\n\nxyz";
+        let idx = LineIndex::new(src);
+        for off in 0..=src.len() {
+            assert_eq!(idx.location(off), Location::of(src, off), "offset {off}");
+        }
     }
 
     #[test]
