@@ -61,7 +61,7 @@ CREATE INDEX api_tokens_user ON api_tokens (user_id);
 CREATE TABLE invitations (
     token_hash TEXT PRIMARY KEY,
     user_id    TEXT NOT NULL REFERENCES users(id),
-    created_by TEXT NOT NULL REFERENCES users(id),
+    created_by TEXT REFERENCES users(id), -- NULL when made from the command line
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
     used_at    TEXT

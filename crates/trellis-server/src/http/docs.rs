@@ -68,7 +68,7 @@ fn type_name(schema: &Value) -> (String, Option<String>) {
 }
 
 /// Renders the reference page for `api`.
-pub fn render(api: &utoipa::openapi::OpenApi) -> String {
+pub fn render(api: &utoipa::openapi::OpenApi, templates: &super::portal::Templates) -> String {
     let doc = serde_json::to_value(api).unwrap_or(Value::Null);
     let mut tags: Vec<Tag> = doc["tags"]
         .as_array()
@@ -170,8 +170,8 @@ pub fn render(api: &utoipa::openapi::OpenApi) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    let env = super::portal::Templates::new();
-    env.render_str(
+    templates
+        .render_str(
         "api_docs.html",
         minijinja::context! { api => doc, tags => tags.into_iter().filter(|t| !t.ops.is_empty()).collect::<Vec<_>>(), schemas => schemas },
     )

@@ -28,17 +28,23 @@ struct Inner {
 }
 
 /// Process-wide HTTP metrics.
-#[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
-    started: std::sync::OnceLock<Instant>,
+    started: Instant,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let m = Metrics::default();
-        let _ = m.started.set(Instant::now());
-        m
+        Metrics {
+            inner: Mutex::default(),
+            started: Instant::now(),
+        }
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
@@ -91,13 +97,13 @@ impl Metrics {
                 h.count
             );
         }
-        if let Some(t) = self.started.get() {
-            out.push_str(
-                "# HELP trellis_uptime_seconds Seconds since the process started serving.\n",
-            );
-            out.push_str("# TYPE trellis_uptime_seconds gauge\n");
-            let _ = writeln!(out, "trellis_uptime_seconds {}", t.elapsed().as_secs_f64());
-        }
+        out.push_str("# HELP trellis_uptime_seconds Seconds since the process started serving.\n");
+        out.push_str("# TYPE trellis_uptime_seconds gauge\n");
+        let _ = writeln!(
+            out,
+            "trellis_uptime_seconds {}",
+            self.started.elapsed().as_secs_f64()
+        );
         out
     }
 }

@@ -50,7 +50,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api::router().split_for_parts();
     let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_default());
-    let docs_html = Arc::new(docs::render(&openapi));
+    let docs_html = Arc::new(docs::render(&openapi, &state.templates));
 
     Router::new()
         .merge(api)

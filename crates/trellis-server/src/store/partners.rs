@@ -396,3 +396,26 @@ pub async fn distinct(db: &Db, column: &str) -> StoreResult<Vec<String>> {
     .await?;
     rows.iter().map(|r| Ok(r.try_get("v")?)).collect()
 }
+
+/// The names of the given partners, by id, in one query.
+pub async fn names(
+    db: &Db,
+    ids: &[&str],
+) -> StoreResult<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let mut q = Sql::new("SELECT id, name FROM partners WHERE id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.bind_text(*id);
+    }
+    q.push(")");
+    for r in q.query().fetch_all(db.pool()).await? {
+        out.insert(r.try_get("id")?, r.try_get("name")?);
+    }
+    Ok(out)
+}

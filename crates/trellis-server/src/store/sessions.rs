@@ -70,8 +70,10 @@ pub enum Lookup {
 /// refreshing the idle timer at most once a minute.
 pub async fn lookup(db: &Db, token: &str) -> StoreResult<Lookup> {
     let hash = auth::sha256_hex(token.as_bytes());
+    // One round trip for the session and its user: this runs on every portal request.
     let row = sqlx::query(
-        "SELECT s.csrf_token, s.last_seen_at, s.expires_at, s.user_id FROM sessions s WHERE s.token_hash = $1",
+        "SELECT u.*, s.csrf_token, s.last_seen_at, s.expires_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
     )
     .bind(&hash)
     .fetch_optional(db.pool())
@@ -87,10 +89,7 @@ pub async fn lookup(db: &Db, token: &str) -> StoreResult<Lookup> {
         delete(db, token).await?;
         return Ok(Lookup::Expired);
     }
-    let user_id: String = row.try_get("user_id")?;
-    let Some(user) = super::users::get(db, &user_id).await? else {
-        return Ok(Lookup::Unknown);
-    };
+    let user = super::users::from_row(&row)?;
     if user.status != trellis_core::org::UserStatus::Active {
         delete(db, token).await?;
         return Ok(Lookup::Unknown);

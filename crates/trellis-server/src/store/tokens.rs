@@ -86,26 +86,23 @@ pub async fn authenticate(db: &Db, secret: &str) -> StoreResult<Option<User>> {
         return Ok(None);
     }
     let hash = auth::sha256_hex(secret.as_bytes());
+    // One round trip for the token and its active user: this runs on every API request.
     let row = sqlx::query(
-        "SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        "SELECT u.*, t.id AS token_id, t.last_used_at AS token_last_used_at \
+         FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.status = 'active'",
     )
     .bind(&hash)
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let user_id: String = row.try_get("user_id")?;
-    let Some(user) = super::users::get(db, &user_id).await? else {
-        return Ok(None);
-    };
-    if user.status != trellis_core::org::UserStatus::Active {
-        return Ok(None);
-    }
+    let user = super::users::from_row(&row)?;
     // Record use at most once a minute to keep reads cheap.
     let now = chrono::Utc::now();
     let stale = db::fmt_time(now - chrono::Duration::minutes(1));
-    let last: Option<String> = db::opt_str(&row, "last_used_at")?;
+    let last: Option<String> = db::opt_str(&row, "token_last_used_at")?;
     if last.is_none_or(|l| l < stale) {
-        let id: String = row.try_get("id")?;
+        let id: String = row.try_get("token_id")?;
         sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
             .bind(id)
             .bind(db::fmt_time(now))

@@ -53,7 +53,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
-fn from_row(r: &AnyRow) -> StoreResult<User> {
+/// Reads a user from a row holding every `users` column (possibly joined).
+pub(crate) fn from_row(r: &AnyRow) -> StoreResult<User> {
     let role: String = r.try_get("role")?;
     let status: String = r.try_get("status")?;
     Ok(User {
@@ -245,7 +246,7 @@ pub async fn invite(db: &Db, actor: &Actor, new: NewUser) -> StoreResult<(User, 
     )
     .bind(crate::auth::sha256_hex(token.as_bytes()))
     .bind(&user.id)
-    .bind(actor.user_id.as_deref().unwrap_or(&user.id))
+    .bind(actor.user_id.as_deref())
     .bind(db::fmt_time(now))
     .bind(db::fmt_time(
         now + chrono::Duration::hours(INVITE_TTL_HOURS),

@@ -251,15 +251,15 @@ pub(crate) async fn visible_partner(
     }
 }
 
-/// Applies a validated patch after checking what the caller may change.
+/// Applies a validated patch to a partner the caller can see (see
+/// [`visible_partner`]), after checking what the caller may change.
 pub(crate) async fn apply_update(
     state: &AppState,
     who: &Principal,
     actor: &Actor,
-    id: &str,
+    p: Partner,
     patch: PartnerPatch,
 ) -> ApiResult<Partner> {
-    let p = visible_partner(state, who, id).await?;
     if patch.touches_managed_fields() && !who.can_manage_partner(p.as_ref()) {
         return Err(ApiError::Forbidden(
             "status, type, slug and channel manager can be changed only by a vendor admin or the partner's channel manager".into(),
@@ -282,7 +282,7 @@ pub(crate) async fn apply_update(
     if patch.is_empty() {
         return Ok(p);
     }
-    Ok(partners::update(&state.db, actor, id, patch).await?)
+    Ok(partners::update(&state.db, actor, &p.id, patch).await?)
 }
 
 /// List partners.
@@ -370,9 +370,9 @@ pub async fn update_partner(
     ApiJson(body): ApiJson<UpdatePartner>,
 ) -> ApiResult<Json<Partner>> {
     // Visibility first, so an invisible partner is 404 even for an invalid body.
-    visible_partner(&state, &caller.principal, &id).await?;
+    let p = visible_partner(&state, &caller.principal, &id).await?;
     let patch = body.validate()?;
     Ok(Json(
-        apply_update(&state, &caller.principal, &caller.actor, &id, patch).await?,
+        apply_update(&state, &caller.principal, &caller.actor, p, patch).await?,
     ))
 }

@@ -2,6 +2,7 @@ use super::partners::visible_partner;
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiQuery, ApiUser};
 use crate::http::AppState;
+use crate::store::partners::Partner;
 use crate::store::users::{self, NewUser, User, UserFilter};
 use crate::store::Actor;
 use axum::extract::{Path, State};
@@ -88,15 +89,15 @@ impl InviteUser {
     }
 }
 
-/// Invites a user into a partner after the policy check; shared with the portal.
+/// Invites a user into a partner the caller can see (see [`visible_partner`]),
+/// after the policy check; shared with the portal.
 pub(crate) async fn invite_into_partner(
     state: &AppState,
     who: &Principal,
     actor: &Actor,
-    partner_id: &str,
+    partner: &Partner,
     body: &InviteUser,
 ) -> ApiResult<Invitation> {
-    let partner = visible_partner(state, who, partner_id).await?;
     let new = body.validate(Some(&partner.id))?;
     if !who.can_invite(partner.as_ref(), new.role) {
         return Err(ApiError::Forbidden(
@@ -173,7 +174,9 @@ pub async fn invite_partner_user(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<InviteUser>,
 ) -> ApiResult<(StatusCode, Json<Invitation>)> {
-    let inv = invite_into_partner(&state, &caller.principal, &caller.actor, &id, &body).await?;
+    let partner = visible_partner(&state, &caller.principal, &id).await?;
+    let inv =
+        invite_into_partner(&state, &caller.principal, &caller.actor, &partner, &body).await?;
     Ok((StatusCode::CREATED, Json(inv)))
 }
 

@@ -60,13 +60,10 @@ pub async fn create_token(
     }
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 pub async fn revoke_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    CsrfForm { who, .. }: CsrfForm<Empty>,
+    CsrfForm { who, .. }: CsrfForm<super::NoFields>,
 ) -> Response {
     match tokens::revoke(&state.db, &who.actor, &who.user, &id).await {
         Ok(_) => Redirect::to("/account?msg=revoked").into_response(),

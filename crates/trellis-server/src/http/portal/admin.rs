@@ -11,7 +11,6 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use trellis_core::org::Role;
 use trellis_core::FieldErrors;
 
@@ -63,18 +62,16 @@ async fn users_page(
         Err(StoreError::Invalid(_)) => (vec![], None),
         Err(e) => return internal_page(state, e),
     };
-    let mut partner_names = BTreeMap::new();
-    for id in list.iter().filter_map(|u| u.partner_id.clone()) {
-        if let std::collections::btree_map::Entry::Vacant(slot) = partner_names.entry(id.clone()) {
-            match partners::get(&state.db, &id).await {
-                Ok(Some(p)) => {
-                    slot.insert(p.name);
-                }
-                Ok(None) => {}
-                Err(e) => return internal_page(state, e),
-            }
-        }
-    }
+    let mut ids: Vec<&str> = list
+        .iter()
+        .filter_map(|u| u.partner_id.as_deref())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let partner_names = match partners::names(&state.db, &ids).await {
+        Ok(n) => n,
+        Err(e) => return internal_page(state, e),
+    };
     let next_url = next.map(|c| {
         let mut s = form_urlencoded::Serializer::new(String::new());
         if let Some(v) = q.q.as_deref().filter(|v| !v.is_empty()) {

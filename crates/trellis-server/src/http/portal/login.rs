@@ -180,13 +180,10 @@ pub async fn submit(
     (jar, Redirect::to(&safe_next(form.next.as_deref()))).into_response()
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {}
-
 pub async fn logout(
     State(state): State<AppState>,
     jar: CookieJar,
-    _checked: super::CsrfForm<CsrfOnly>,
+    _checked: super::CsrfForm<super::NoFields>,
 ) -> Response {
     if let Some(c) = jar.get(SESSION_COOKIE) {
         if let Err(e) = sessions::delete(&state.db, c.value()).await {

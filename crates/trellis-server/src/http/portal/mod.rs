@@ -256,6 +256,10 @@ pub struct CsrfForm<T> {
     pub form: T,
 }
 
+/// A form whose only field is its CSRF token (sign-out, revoke).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
 /// Parses a urlencoded body, checks its `csrf` field against `expected`,
 /// and deserialises the rest into `T`.
 fn parse_form<T: DeserializeOwned>(

@@ -95,21 +95,21 @@ pub async fn list(
         }
     };
     let next_url = next.as_deref().map(|c| qs(Some(c)));
-    let counts = if who.principal.is_vendor() {
-        match partners::count_by_status(&state.db).await {
-            Ok(c) => c,
+    // Status counts and filter menus are vendor tools; partner users see one organisation.
+    let (counts, types, regions) = if who.principal.is_vendor() {
+        let vendor_tools = async {
+            Ok::<_, crate::store::StoreError>((
+                partners::count_by_status(&state.db).await?,
+                partners::distinct(&state.db, "partner_type").await?,
+                partners::distinct(&state.db, "region").await?,
+            ))
+        };
+        match vendor_tools.await {
+            Ok(t) => t,
             Err(e) => return internal_page(&state, e),
         }
     } else {
-        vec![]
-    };
-    let (types, regions) = match (
-        partners::distinct(&state.db, "partner_type").await,
-        partners::distinct(&state.db, "region").await,
-    ) {
-        (Ok(t), Ok(r)) if who.principal.is_vendor() => (t, r),
-        (Err(e), _) | (_, Err(e)) => return internal_page(&state, e),
-        _ => (vec![], vec![]),
+        (vec![], vec![], vec![])
     };
     render(
         &state,
@@ -349,35 +349,33 @@ pub async fn update(
         Err(r) => return r,
     };
     let mut values = values_of(&p);
-    let form_values = |v: &mut PartnerValues| {
-        if let Some(x) = &form.name {
-            v.name = x.clone()
-        }
-        if let Some(x) = &form.slug {
-            v.slug = x.clone()
-        }
-        if let Some(x) = &form.partner_type {
-            v.partner_type = x.clone()
-        }
-        if let Some(x) = &form.region {
-            v.region = x.clone()
-        }
-        if let Some(x) = &form.country {
-            v.country = x.clone()
-        }
-        if let Some(x) = &form.status {
-            v.status = x.clone()
-        }
-        if let Some(x) = &form.website {
-            v.website = x.clone().unwrap_or_default()
-        }
-        if let Some(x) = &form.channel_manager_id {
-            v.channel_manager_id = x.clone().unwrap_or_default()
-        }
-    };
-    form_values(&mut values);
+    // Show what was typed if the form comes back with errors.
+    if let Some(x) = &form.name {
+        values.name = x.clone()
+    }
+    if let Some(x) = &form.slug {
+        values.slug = x.clone()
+    }
+    if let Some(x) = &form.partner_type {
+        values.partner_type = x.clone()
+    }
+    if let Some(x) = &form.region {
+        values.region = x.clone()
+    }
+    if let Some(x) = &form.country {
+        values.country = x.clone()
+    }
+    if let Some(x) = &form.status {
+        values.status = x.clone()
+    }
+    if let Some(x) = &form.website {
+        values.website = x.clone().unwrap_or_default()
+    }
+    if let Some(x) = &form.channel_manager_id {
+        values.channel_manager_id = x.clone().unwrap_or_default()
+    }
     let result = match form.validate() {
-        Ok(patch) => apply_update(&state, &who.principal, &who.actor, &id, patch).await,
+        Ok(patch) => apply_update(&state, &who.principal, &who.actor, p.clone(), patch).await,
         Err(errs) => Err(ApiError::Validation(errs)),
     };
     match result {
@@ -410,7 +408,7 @@ pub async fn invite(
         Ok(p) => p,
         Err(r) => return r,
     };
-    match invite_into_partner(&state, &who.principal, &who.actor, &id, &form).await {
+    match invite_into_partner(&state, &who.principal, &who.actor, &p, &form).await {
         Ok(inv) => {
             detail_page(
                 &state,
