@@ -112,7 +112,7 @@ pub fn table(p: &Program) -> Vec<Row> {
                             o.partner_type.get_ref() == ty && o.segment.get_ref() == seg
                         })?;
                         let mut earn = Earnings::default();
-                        earn.add(e.avg_deal_size, &offer.value());
+                        earn.add(e.avg_deal_size, &offer.value);
                         let name = if c.name.is_empty() {
                             c.id.get_ref().clone()
                         } else {

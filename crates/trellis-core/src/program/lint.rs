@@ -241,36 +241,41 @@ fn gtm_coverage(c: &mut Checker, p: &Program) {
             if !who.involves_partner() {
                 continue;
             }
-            let serving = |enable: bool| {
-                [
+            let role = if who == Performer::Joint {
+                "jointly"
+            } else {
+                "alone"
+            };
+            for (enable, code, verb, examples) in [
+                (
+                    true,
+                    "gtm-step-not-enabled",
+                    "enables",
+                    "training, tools, content, presales help…",
+                ),
+                (
+                    false,
+                    "gtm-step-not-motivated",
+                    "motivates",
+                    "margin, rebate, SPIF, recognition…",
+                ),
+            ] {
+                let served = [
                     (Some(ty.as_str()), Some(seg.as_str())),
                     (None, Some(seg.as_str())),
                     (Some(ty.as_str()), None),
                     (None, None),
                 ]
                 .iter()
-                .any(|(t, s)| covered.contains(&(enable, step, *t, *s)))
-            };
-            let role = if who == Performer::Joint {
-                "jointly"
-            } else {
-                "alone"
-            };
-            if !serving(true) {
-                c.at(
-                    "gtm-step-not-enabled",
-                    Severity::Error,
-                    play.partner_type.span(),
-                    format!("{ty} partners in {seg} perform `{}` ({role}) but no eligible element enables it (training, tools, content, presales help…)", step.as_str()),
-                );
-            }
-            if !serving(false) {
-                c.at(
-                    "gtm-step-not-motivated",
-                    Severity::Error,
-                    play.partner_type.span(),
-                    format!("{ty} partners in {seg} perform `{}` ({role}) but no eligible element motivates it (margin, rebate, SPIF, recognition…)", step.as_str()),
-                );
+                .any(|(t, s)| covered.contains(&(enable, step, *t, *s)));
+                if !served {
+                    c.at(
+                        code,
+                        Severity::Error,
+                        play.partner_type.span(),
+                        format!("{ty} partners in {seg} perform `{}` ({role}) but no eligible element {verb} it ({examples})", step.as_str()),
+                    );
+                }
             }
         }
     }

@@ -449,32 +449,13 @@ pub struct Competitor {
 pub struct CompetitorOffer {
     pub partner_type: Spanned<String>,
     pub segment: Spanned<String>,
+    /// What that program pays per deal, in the same terms as an element's `value`.
     #[serde(default)]
-    pub margin_pct: Decimal,
-    #[serde(default)]
-    pub rebate_pct: Decimal,
-    #[serde(default)]
-    pub spif_per_deal: Decimal,
-    #[serde(default)]
-    pub deal_registration_uplift_pct: Decimal,
-    #[serde(default)]
-    pub funds_pct: Decimal,
+    pub value: Value,
     /// Partner cost of sale under that program, if different from ours.
     pub presales_hours_per_deal: Option<Decimal>,
     /// Partner enablement cost under that program, if different from ours.
     pub enablement_cost_per_year: Option<Decimal>,
-}
-
-impl CompetitorOffer {
-    pub fn value(&self) -> Value {
-        Value {
-            margin_pct: self.margin_pct,
-            rebate_pct: self.rebate_pct,
-            spif_per_deal: self.spif_per_deal,
-            deal_registration_uplift_pct: self.deal_registration_uplift_pct,
-            funds_pct: self.funds_pct,
-        }
-    }
 }
 
 /// Thresholds of the checker, adjustable per program.

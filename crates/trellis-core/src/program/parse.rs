@@ -13,18 +13,10 @@ pub struct Location {
 }
 
 impl Location {
-    /// The line and column of byte `offset` in `src`.
+    /// The line and column of byte `offset` in `src` (for one lookup; use
+    /// [`LineIndex`] for many).
     pub fn of(src: &str, offset: usize) -> Location {
-        let offset = offset.min(src.len());
-        let before = &src[..src.floor_char_boundary(offset)];
-        let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit('\n')
-            .next()
-            .map(|l| l.chars().count())
-            .unwrap_or(0)
-            + 1;
-        Location { line, column }
+        LineIndex::new(src).location(offset)
     }
 }
 
@@ -160,12 +152,23 @@ mod tests {
     }
 
     #[test]
-    fn line_index_agrees_with_location() {
+    fn line_index_counts_lines_and_characters() {
         let src = "ab\nçd\n\nxyz";
         let idx = LineIndex::new(src);
-        for off in 0..=src.len() {
-            assert_eq!(idx.location(off), Location::of(src, off), "offset {off}");
-        }
+        let at = |line, column| Location { line, column };
+        assert_eq!(idx.location(0), at(1, 1));
+        assert_eq!(idx.location(2), at(1, 3), "the newline ends line 1");
+        assert_eq!(idx.location(3), at(2, 1));
+        assert_eq!(idx.location(5), at(2, 2), "ç is one character of two bytes");
+        assert_eq!(
+            idx.location(4),
+            at(2, 1),
+            "inside ç rounds down to its start"
+        );
+        assert_eq!(idx.location(7), at(3, 1), "an empty line");
+        assert_eq!(idx.location(8), at(4, 1));
+        assert_eq!(idx.location(10), at(4, 3));
+        assert_eq!(idx.location(99), at(4, 4), "past the end clamps to the end");
     }
 
     #[test]
