@@ -4,7 +4,9 @@
 //! - vendor admins read and change everything;
 //! - channel managers read every partner and change only partners assigned to them;
 //! - partner users see only their own organisation; partner admins also change it
-//!   (its profile, never its status or manager) and invite its users.
+//!   (its profile, never its status or manager) and invite its users;
+//! - vendor admins design programs; every vendor user reads them; partners see
+//!   only the published versions of programs they are enrolled in.
 
 use crate::org::Role;
 
@@ -97,6 +99,21 @@ impl Principal {
     pub fn can_manage_vendor_users(&self) -> bool {
         self.role == Role::VendorAdmin
     }
+
+    /// May see every program version, drafts and findings included.
+    pub fn can_read_program_versions(&self) -> bool {
+        self.is_vendor()
+    }
+
+    /// May upload, publish and retire program versions.
+    pub fn can_manage_programs(&self) -> bool {
+        self.role == Role::VendorAdmin
+    }
+
+    /// May enroll the partner in a program (type, segment, tier or track).
+    pub fn can_enroll_partner(&self, p: PartnerRef<'_>) -> bool {
+        self.can_manage_partner(p)
+    }
 }
 
 #[cfg(test)]
@@ -155,6 +172,18 @@ mod tests {
         assert!(pu.can_read_partner(MINE));
         assert!(!pu.can_edit_partner_profile(MINE));
         assert!(!pu.can_invite(MINE, Role::PartnerUser));
+    }
+
+    #[test]
+    fn only_vendor_admins_design_programs() {
+        let a = who(Role::VendorAdmin, None);
+        let cm = who(Role::ChannelManager, None);
+        let pa = who(Role::PartnerAdmin, Some("p1"));
+        assert!(a.can_manage_programs() && a.can_read_program_versions());
+        assert!(!cm.can_manage_programs() && cm.can_read_program_versions());
+        assert!(cm.can_enroll_partner(MINE) && !cm.can_enroll_partner(OTHER));
+        assert!(!pa.can_manage_programs() && !pa.can_read_program_versions());
+        assert!(!pa.can_enroll_partner(MINE));
     }
 
     #[test]

@@ -64,12 +64,20 @@ struct Migration {
 }
 
 /// Every migration, in order. Never edit one that has landed: add a new one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "programs",
+        sqlite: include_str!("../migrations/sqlite/0002_programs.sql"),
+        postgres: include_str!("../migrations/postgres/0002_programs.sql"),
+    },
+];
 
 /// A shared handle to the database.
 #[derive(Clone)]

@@ -95,6 +95,15 @@ enum ProgramCommand {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// What changed from OLD to NEW, item by item (matched by id)
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Print the JSON Schema of the program format (generated from the Rust types)
+    Schema,
     /// Time parsing and checking a synthetic program with N elements, beside a plain TOML parse
     Bench {
         #[arg(long, default_value_t = 5000)]

@@ -120,6 +120,59 @@ pub fn run(cmd: &ProgramCommand) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        ProgramCommand::Diff { old, new, format } => {
+            let read = |f: &Path| {
+                std::fs::read_to_string(f).map_err(|e| {
+                    eprintln!("error: cannot read {}: {e}", f.display());
+                    ExitCode::from(2)
+                })
+            };
+            let (a, b) = match (read(old), read(new)) {
+                (Ok(a), Ok(b)) => (a, b),
+                (Err(code), _) | (_, Err(code)) => return code,
+            };
+            let changes = match program::diff::diff(&a, &b) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&changes).unwrap_or_default()
+                ),
+                Format::Text => {
+                    for c in &changes {
+                        use program::diff::ChangeKind::*;
+                        match c.kind {
+                            Added => {
+                                println!("+ {} = {}", c.path, c.after.as_deref().unwrap_or(""))
+                            }
+                            Removed => {
+                                println!("- {} = {}", c.path, c.before.as_deref().unwrap_or(""))
+                            }
+                            Changed => println!(
+                                "~ {}: {} -> {}",
+                                c.path,
+                                c.before.as_deref().unwrap_or(""),
+                                c.after.as_deref().unwrap_or("")
+                            ),
+                        }
+                    }
+                    println!("{} change(s)", changes.len());
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        ProgramCommand::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&program::schema::json_schema()).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
         ProgramCommand::Bench { elements, runs } => bench(*elements, (*runs).max(1)),
     }
 }

@@ -2,10 +2,14 @@
 //! ([`parse`]), checking it before launch ([`lint`]) and partner economics
 //! ([`economics`]).
 
+pub mod diff;
 pub mod economics;
+pub mod json;
 pub mod lint;
 pub mod model;
 pub mod parse;
+pub mod schema;
+pub mod view;
 
 #[cfg(test)]
 mod tests;

@@ -2,12 +2,15 @@
 //! stable `id`; ids carry their position in the file so findings can point at it.
 
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 /// A GTM value-delivery step (seed 002: develop, market, sell, deliver, support,
 /// share risks and rewards).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
     Develop,
@@ -41,7 +44,7 @@ impl Step {
 }
 
 /// Who performs a step for one partner type × segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Performer {
     Vendor,
@@ -58,7 +61,7 @@ impl Performer {
 }
 
 /// Stages of a partnership (seed 002).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     Formation,
@@ -67,14 +70,14 @@ pub enum Stage {
     Renewal,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Purpose {
     Enable,
     Motivate,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Investment {
     Fulfillment,
@@ -82,7 +85,7 @@ pub enum Investment {
 }
 
 /// A whole program file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Program {
     pub program: Identity,
@@ -116,9 +119,10 @@ pub struct Program {
     pub check: CheckSettings,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Identity {
+    #[schemars(with = "String")]
     pub id: Spanned<String>,
     pub name: String,
     /// A label such as `2027.1`.
@@ -129,9 +133,10 @@ pub struct Identity {
     pub currency: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Objective {
+    #[schemars(with = "String")]
     pub id: Spanned<String>,
     #[serde(default)]
     pub description: String,
@@ -140,9 +145,10 @@ pub struct Objective {
     pub period: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
+    #[schemars(with = "String")]
     pub id: Spanned<String>,
     #[serde(default)]
     pub name: String,
@@ -150,7 +156,7 @@ pub struct Profile {
     pub criteria: Vec<Criterion>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Criterion {
     /// e.g. `employees`, `region`, `capabilities`, `industries`, `certifications`.
@@ -162,9 +168,10 @@ pub struct Criterion {
     pub max: Option<Decimal>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerType {
+    #[schemars(with = "String")]
     pub id: Spanned<String>,
     #[serde(default)]
     pub name: String,
@@ -172,9 +179,10 @@ pub struct PartnerType {
     pub description: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Segment {
+    #[schemars(with = "String")]
     pub id: Spanned<String>,
     #[serde(default)]
     pub region: String,
@@ -185,17 +193,19 @@ pub struct Segment {
 }
 
 /// Who performs each step for one partner type in one segment.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Play {
+    #[schemars(with = "String")]
     pub partner_type: Spanned<String>,
+    #[schemars(with = "String")]
     pub segment: Spanned<String>,
     pub steps: Steps,
     #[serde(default)]
     pub handoffs: Vec<Handoff>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Steps {
     pub develop: Performer,
@@ -219,7 +229,7 @@ impl Steps {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Handoff {
     pub from: Step,
@@ -229,15 +239,18 @@ pub struct Handoff {
 }
 
 /// Who an element is for; an empty list means "all".
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Eligibility {
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub types: Vec<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub segments: Vec<Spanned<String>>,
     /// Tier or track ids.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub levels: Vec<Spanned<String>>,
 }
 
@@ -249,7 +262,7 @@ impl Eligibility {
 }
 
 /// What an element costs the vendor per year.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cost {
     #[serde(default)]
@@ -268,7 +281,7 @@ impl Cost {
 }
 
 /// What a motivating element pays the partner, per deal.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Value {
     #[serde(default)]
@@ -283,9 +296,10 @@ pub struct Value {
     pub funds_pct: Decimal,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Element {
+    #[schemars(with = "String")]
     pub id: Spanned<String>,
     #[serde(default)]
     pub name: String,
@@ -310,9 +324,10 @@ pub struct Element {
 }
 
 /// A tier, or a tier-less track.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Level {
+    #[schemars(with = "String")]
     pub id: Spanned<String>,
     #[serde(default)]
     pub name: String,
@@ -320,10 +335,11 @@ pub struct Level {
     pub qualification: Qualification,
     /// Element ids.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub benefits: Vec<Spanned<String>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Qualification {
     #[serde(default)]
@@ -335,7 +351,7 @@ pub struct Qualification {
     pub grace_days: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Threshold {
     /// e.g. `revenue` (annual, in the program currency) or `certified_people`.
@@ -349,7 +365,7 @@ fn twelve() -> u32 {
     12
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     pub deal_registration: Option<DealRegistration>,
@@ -359,7 +375,7 @@ pub struct Rules {
     pub co_selling: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DealRegistration {
     #[serde(default)]
@@ -382,7 +398,7 @@ fn existence() -> String {
     "existence".into()
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Governance {
     #[serde(default)]
@@ -397,7 +413,7 @@ pub struct Governance {
 }
 
 /// Seed 003's operating-model dimensions, as structured notes.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OperatingModel {
     #[serde(default)]
@@ -415,10 +431,12 @@ pub struct OperatingModel {
 }
 
 /// Assumptions about one partner type in one segment.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Economics {
+    #[schemars(with = "String")]
     pub partner_type: Spanned<String>,
+    #[schemars(with = "String")]
     pub segment: Spanned<String>,
     pub avg_deal_size: Decimal,
     /// Share of pursued deals that are won, 0–1.
@@ -434,9 +452,10 @@ pub struct Economics {
 }
 
 /// A competing program, described by what it pays per type × segment.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Competitor {
+    #[schemars(with = "String")]
     pub id: Spanned<String>,
     #[serde(default)]
     pub name: String,
@@ -444,10 +463,12 @@ pub struct Competitor {
     pub offers: Vec<CompetitorOffer>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompetitorOffer {
+    #[schemars(with = "String")]
     pub partner_type: Spanned<String>,
+    #[schemars(with = "String")]
     pub segment: Spanned<String>,
     /// What that program pays per deal, in the same terms as an element's `value`.
     #[serde(default)]
@@ -459,7 +480,7 @@ pub struct CompetitorOffer {
 }
 
 /// Thresholds of the checker, adjustable per program.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckSettings {
     #[serde(default = "eight")]

@@ -69,24 +69,39 @@ impl std::error::Error for ParseError {}
 
 /// Parses a program definition.
 pub fn parse(src: &str) -> Result<Program, ParseError> {
-    let de = toml::Deserializer::new(src);
+    let de = toml::Deserializer::parse(src).map_err(|e| error(src, String::new(), &e))?;
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        let location = inner
-            .span()
-            .map(|s| Location::of(src, s.start))
-            .unwrap_or(Location { line: 1, column: 1 });
-        let mut message = inner.message().trim().to_string();
-        if let Some(hint) = did_you_mean(&message) {
-            message.push_str(&format!(" (did you mean `{hint}`?)"));
-        }
-        ParseError {
-            path: if path == "." { String::new() } else { path },
-            message,
-            location,
-        }
+        // `Spanned` values add an internal segment; it means nothing to authors.
+        let path = path
+            .split('.')
+            .filter(|seg| !seg.starts_with("$__"))
+            .collect::<Vec<_>>()
+            .join(".");
+        let path = if path == "." { String::new() } else { path };
+        error(src, path, &err.into_inner())
     })
+}
+
+/// Parses TOML syntax only, into a plain table (for diffs).
+pub fn table(src: &str) -> Result<toml::Table, ParseError> {
+    toml::from_str(src).map_err(|e: toml::de::Error| error(src, String::new(), &e))
+}
+
+fn error(src: &str, path: String, inner: &toml::de::Error) -> ParseError {
+    let location = inner
+        .span()
+        .map(|s| Location::of(src, s.start))
+        .unwrap_or(Location { line: 1, column: 1 });
+    let mut message = inner.message().trim().to_string();
+    if let Some(hint) = did_you_mean(&message) {
+        message.push_str(&format!(" (did you mean `{hint}`?)"));
+    }
+    ParseError {
+        path,
+        message,
+        location,
+    }
 }
 
 /// For "unknown field `x`, expected one of `a`, `b`", the closest expected name.
@@ -147,6 +162,8 @@ mod tests {
         let e = parse(&src).unwrap_err();
         assert_eq!(e.path, "elements[0].purpose", "{e}");
         assert_eq!(e.location.line, 11, "{e}");
+        let e = parse(&MINIMAL.replace("id = \"p\"", "id = 5")).unwrap_err();
+        assert_eq!(e.path, "program.id", "{e}");
         let e = parse("[program\nid = 1").unwrap_err();
         assert_eq!(e.location.line, 1, "{e}");
     }

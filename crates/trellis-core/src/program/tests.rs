@@ -23,11 +23,45 @@ fn variant(replacements: &[(&str, &str)]) -> String {
     s
 }
 
+/// Every program in `examples/programs/` (the demo loads them all).
+pub(crate) const EXAMPLES: &[(&str, &str)] = &[
+    ("cloud-reseller.toml", EXAMPLE),
+    (
+        "manufacturer-distributor.toml",
+        include_str!("../../../../examples/programs/manufacturer-distributor.toml"),
+    ),
+    (
+        "alliance-tierless.toml",
+        include_str!("../../../../examples/programs/alliance-tierless.toml"),
+    ),
+];
+
 #[test]
-fn example_checks_clean() {
-    let p = parse(EXAMPLE).unwrap();
-    let findings = check(&p, EXAMPLE);
-    assert!(findings.is_empty(), "{findings:#?}");
+fn examples_check_clean() {
+    for (name, src) in EXAMPLES {
+        let p = parse(src).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let findings = check(&p, src);
+        assert!(findings.is_empty(), "{name}: {findings:#?}");
+    }
+    let alliance = parse(EXAMPLES[2].1).unwrap();
+    assert!(
+        alliance.tiers.is_empty() && !alliance.tracks.is_empty(),
+        "the alliance program is tier-less"
+    );
+}
+
+#[test]
+fn example_directory_holds_exactly_the_tested_examples() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/programs");
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    on_disk.sort();
+    let mut tested: Vec<String> = EXAMPLES.iter().map(|(n, _)| n.to_string()).collect();
+    tested.sort();
+    assert_eq!(on_disk, tested);
 }
 
 #[test]

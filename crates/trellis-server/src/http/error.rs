@@ -33,6 +33,10 @@ pub struct Problem {
     /// The offending fields, for validation problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// For program sources that do not parse or check: the findings, with
+    /// line and column in the (TOML) source.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<ProblemFinding>,
     /// Quote this when reporting a problem.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -44,6 +48,48 @@ pub struct ProblemField {
     pub field: String,
     pub code: String,
     pub message: String,
+}
+
+/// A finding about a program source.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProblemFinding {
+    /// A checker code such as `gtm-step-not-enabled`, or `parse`.
+    pub code: String,
+    /// `error` or `warning`.
+    pub severity: String,
+    pub message: String,
+    /// The field path, for parse errors (e.g. `elements[2].purpose`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl ProblemFinding {
+    pub fn from_parse(e: &trellis_core::program::ParseError) -> ProblemFinding {
+        ProblemFinding {
+            code: "parse".into(),
+            severity: "error".into(),
+            message: e.message.clone(),
+            path: e.path.clone(),
+            line: e.location.line,
+            column: e.location.column,
+        }
+    }
+
+    pub fn from_finding(f: &trellis_core::program::Finding) -> ProblemFinding {
+        ProblemFinding {
+            code: f.code.to_string(),
+            severity: match f.severity {
+                trellis_core::program::Severity::Error => "error".into(),
+                trellis_core::program::Severity::Warning => "warning".into(),
+            },
+            message: f.message.clone(),
+            path: String::new(),
+            line: f.location.line,
+            column: f.location.column,
+        }
+    }
 }
 
 /// Everything an API handler can fail with.
@@ -62,12 +108,19 @@ pub enum ApiError {
         field: &'static str,
         message: String,
     },
-    /// 413: body too large.
-    TooLarge,
+    /// 413: body too large (the limit in bytes).
+    TooLarge(usize),
     /// 415: not JSON.
     UnsupportedMediaType,
     /// 422: fields failed validation.
     Validation(FieldErrors),
+    /// 422: a program source does not parse (`program-invalid`) or has
+    /// error findings where none are allowed (`program-has-errors`).
+    Program {
+        code: &'static str,
+        detail: String,
+        findings: Vec<ProblemFinding>,
+    },
     /// 429: slow down.
     TooManyRequests { retry_after: i64 },
     /// 500: logged, not shown.
@@ -110,11 +163,17 @@ impl ApiError {
                 "Conflict",
                 message.clone(),
             ),
-            ApiError::TooLarge => (
+            ApiError::TooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body-too-large",
                 "Request body too large",
-                format!("request bodies are limited to {} bytes", super::BODY_LIMIT),
+                format!("this request's body is limited to {limit} bytes"),
+            ),
+            ApiError::Program { code, detail, .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                "Program not accepted",
+                detail.clone(),
             ),
             ApiError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -168,7 +227,12 @@ impl ApiError {
                 message: message.clone(),
             });
         }
+        let findings = match self {
+            ApiError::Program { findings, .. } => findings.clone(),
+            _ => Vec::new(),
+        };
         Problem {
+            findings,
             type_: format!("urn:trellis:problem:{code}"),
             title: title.into(),
             status: status.as_u16(),

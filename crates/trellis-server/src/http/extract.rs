@@ -44,7 +44,7 @@ where
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge
+                ApiError::TooLarge(super::BODY_LIMIT)
             } else {
                 ApiError::Malformed(e.body_text())
             }

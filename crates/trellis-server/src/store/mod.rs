@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod partners;
+pub mod programs;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

@@ -303,6 +303,51 @@ impl TestApp {
         }
     }
 
+    /// Sends a raw body with a content type (e.g. a TOML program).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Resp {
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// Uploads a TOML program as a draft and returns the version's JSON.
+    pub async fn upload_program(&self, token: &str, toml: &str) -> Value {
+        let r = self
+            .send_raw(
+                Method::POST,
+                "/api/v1/programs",
+                token,
+                "application/toml",
+                toml.to_string(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "upload program: {}", r.text);
+        r.body
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Resp {
         self.call(Method::GET, path, Some(token), None).await
     }

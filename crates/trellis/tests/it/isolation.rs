@@ -114,6 +114,30 @@ async fn a_second_partner_cannot_read_or_change_anything_of_the_first(b: Backend
         .user("boss@bravo.test", Role::PartnerAdmin, Some(&b_id))
         .await;
 
+    // Partner A takes part in a published program.
+    app.upload_program(
+        &admin,
+        include_str!("../../../../examples/programs/cloud-reseller.toml"),
+    )
+    .await;
+    let r = app
+        .post(
+            "/api/v1/programs/aurora-cloud/versions/1/publish",
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/partners/{a_id}/programs/aurora-cloud"),
+            Some(&admin),
+            Some(json!({"partner_type": "msp", "segment": "dach-midmarket", "level": "gold"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
     let markers = [
         a_id.clone(),
         "alpha-secret".into(),
@@ -154,7 +178,11 @@ async fn a_second_partner_cannot_read_or_change_anything_of_the_first(b: Backend
             .fetch_one(app.db.pool())
             .await
             .unwrap();
-        (p, u, t, audit)
+        let programs = app
+            .get(&format!("/api/v1/partners/{a_id}/programs"), &admin)
+            .await
+            .text;
+        (p, u, t, audit, programs)
     };
     let before = snapshot().await;
 

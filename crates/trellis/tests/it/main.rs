@@ -13,3 +13,4 @@ mod cli;
 mod isolation;
 mod openapi;
 mod portal;
+mod programs;

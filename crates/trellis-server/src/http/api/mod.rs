@@ -5,10 +5,11 @@
 pub(crate) mod audit;
 pub(crate) mod me;
 pub(crate) mod partners;
+pub(crate) mod programs;
 pub(crate) mod tokens;
 pub(crate) mod users;
 
-use super::error::{Problem, ProblemField};
+use super::error::{Problem, ProblemField, ProblemFinding};
 use super::AppState;
 use serde::{Deserialize, Deserializer};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -29,10 +30,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    components(schemas(Problem, ProblemField)),
+    components(schemas(Problem, ProblemField, ProblemFinding)),
     tags(
         (name = "account", description = "The caller and their API tokens"),
         (name = "partners", description = "Partner organisations"),
+        (name = "programs", description = "Partner programs as code: versions, publishing, diffs, enrollment"),
         (name = "users", description = "People of the vendor and of partners"),
         (name = "audit", description = "The append-only audit trail (vendor admins)"),
     )
@@ -65,6 +67,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(users::list_users, users::invite_vendor_user))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(programs::list_programs, programs::upload_draft))
+        .routes(routes!(programs::validate_program))
+        .routes(routes!(programs::list_versions))
+        .routes(routes!(
+            programs::get_version,
+            programs::replace_draft,
+            programs::delete_draft
+        ))
+        .routes(routes!(programs::publish_version))
+        .routes(routes!(programs::retire_version))
+        .routes(routes!(programs::diff))
+        .routes(routes!(programs::partner_programs))
+        .routes(routes!(programs::enroll_partner))
 }
 
 /// The OpenAPI document as served at `/api/openapi.json` and committed as `openapi.json`.
