@@ -5,8 +5,9 @@
 use crate::auth;
 use crate::db::Db;
 use crate::store::partners::{self, NewPartner};
+use crate::store::programs::{self, Checked};
 use crate::store::users::{self, NewUser};
-use crate::store::{Actor, StoreResult};
+use crate::store::{Actor, StoreError, StoreResult};
 use trellis_core::org::{PartnerStatus, Role};
 
 /// The password of every demo user. Printed at start-up; never use it for real data.
@@ -153,6 +154,108 @@ const PARTNERS: &[P] = &[
     },
 ];
 
+/// The example programs of `examples/programs/`, all published in the demo.
+pub const PROGRAMS: &[&str] = &[
+    include_str!("../../../examples/programs/cloud-reseller.toml"),
+    include_str!("../../../examples/programs/manufacturer-distributor.toml"),
+    include_str!("../../../examples/programs/alliance-tierless.toml"),
+];
+
+/// Demo enrollments: partner slug, program, partner type, segment, tier or track.
+const ENROLLMENTS: &[(&str, &str, &str, &str, Option<&str>)] = &[
+    (
+        "brightpath-it",
+        "aurora-cloud",
+        "reseller",
+        "dach-midmarket",
+        Some("registered"),
+    ),
+    (
+        "thames-valley-solutions",
+        "aurora-cloud",
+        "reseller",
+        "dach-midmarket",
+        Some("gold"),
+    ),
+    (
+        "great-lakes-systems",
+        "aurora-cloud",
+        "msp",
+        "na-enterprise",
+        Some("gold"),
+    ),
+    (
+        "alpine-cloudworks",
+        "northwind-alliance",
+        "managed-service-provider",
+        "emea-midmarket",
+        Some("operate"),
+    ),
+    (
+        "nordlys-data",
+        "northwind-alliance",
+        "implementation-partner",
+        "emea-midmarket",
+        Some("deliver"),
+    ),
+    (
+        "lumiere-conseil",
+        "northwind-alliance",
+        "technology-partner",
+        "emea-midmarket",
+        Some("build"),
+    ),
+    (
+        "andes-digital",
+        "helix-motion-channel",
+        "distributor",
+        "southern-europe-smb",
+        Some("authorized"),
+    ),
+    (
+        "sakura-integration",
+        "helix-motion-channel",
+        "system-integrator",
+        "dach-enterprise",
+        Some("preferred"),
+    ),
+];
+
+/// Publishes the example programs, adds a draft with a change to the first
+/// (so history and diff have something to show) and enrolls demo partners.
+async fn load_programs(db: &Db, actor: &Actor) -> StoreResult<()> {
+    let invalid = |e: trellis_core::program::ParseError| {
+        StoreError::Internal(format!("a demo program does not parse: {e}"))
+    };
+    for src in PROGRAMS {
+        let checked = Checked::new(src.to_string()).map_err(invalid)?;
+        let v = programs::save_draft(db, actor, &checked).await?;
+        programs::publish(db, actor, &v.program, v.number)
+            .await
+            .map_err(|e| match e {
+                programs::PublishError::Store(e) => e,
+                programs::PublishError::HasErrors(_) => {
+                    StoreError::Internal(format!("demo program {} has errors", v.program))
+                }
+            })?;
+    }
+    let next = PROGRAMS[0]
+        .replacen("version = \"2027.1\"", "version = \"2027.2\"", 1)
+        .replacen(
+            "cost = { fixed_per_year = 400000 }\nvalue = { funds_pct = 2 }",
+            "cost = { fixed_per_year = 550000 }\nvalue = { funds_pct = 3 }",
+            1,
+        );
+    programs::save_draft(db, actor, &Checked::new(next).map_err(invalid)?).await?;
+    for (slug, program, ty, segment, level) in ENROLLMENTS {
+        let partner = partners::get_by_slug(db, slug)
+            .await?
+            .ok_or(StoreError::NotFound("demo partner"))?;
+        programs::enroll(db, actor, &partner.id, program, ty, segment, *level).await?;
+    }
+    Ok(())
+}
+
 const VENDOR_USERS: &[(&str, &str, Role)] = &[
     ("admin@aurora.example", "Avery Admin", Role::VendorAdmin),
     (
@@ -261,6 +364,7 @@ pub async fn load(db: &Db) -> StoreResult<Vec<DemoLogin>> {
         )
         .await?;
     }
+    load_programs(db, &actor).await?;
     sqlx::query("INSERT INTO settings (key, value) VALUES ('demo_loaded', $1)")
         .bind(crate::db::now())
         .execute(db.pool())

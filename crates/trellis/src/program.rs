@@ -89,29 +89,56 @@ pub fn run(cmd: &ProgramCommand) -> ExitCode {
                     serde_json::to_string_pretty(&rows).unwrap_or_default()
                 ),
                 Format::Text => {
-                    println!(
-                        "{:<14} {:<18} {:<32} {:>12} {:>12} {:>12} {:>14}",
+                    let lines: Vec<[String; 7]> = rows
+                        .iter()
+                        .flat_map(|r| {
+                            std::iter::once(&r.ours).chain(&r.competitors).map(|o| {
+                                [
+                                    r.partner_type.clone(),
+                                    r.segment.clone(),
+                                    o.program.clone(),
+                                    o.earned_per_deal.to_string(),
+                                    o.cost_of_sale_per_deal.to_string(),
+                                    o.net_per_deal.to_string(),
+                                    o.net_per_year.to_string(),
+                                ]
+                            })
+                        })
+                        .collect();
+                    let head = [
                         "partner type",
                         "segment",
                         "program",
                         "earned/deal",
                         "cost/deal",
                         "net/deal",
-                        "net/year"
-                    );
-                    for r in &rows {
-                        for o in std::iter::once(&r.ours).chain(&r.competitors) {
-                            println!(
-                                "{:<14} {:<18} {:<32} {:>12} {:>12} {:>12} {:>14}",
-                                r.partner_type,
-                                r.segment,
-                                o.program,
-                                o.earnings_per_deal.total().round_dp(2),
-                                o.cost_of_sale_per_deal,
-                                o.net_per_deal,
-                                o.net_per_year
-                            );
+                        "net/year",
+                    ]
+                    .map(String::from);
+                    let mut w = [0usize; 7];
+                    for l in std::iter::once(&head).chain(&lines) {
+                        for (i, c) in l.iter().enumerate() {
+                            w[i] = w[i].max(c.chars().count());
                         }
+                    }
+                    for l in std::iter::once(&head).chain(&lines) {
+                        println!(
+                            "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {:>w4$}  {:>w5$}  {:>w6$}",
+                            l[0],
+                            l[1],
+                            l[2],
+                            l[3],
+                            l[4],
+                            l[5],
+                            l[6],
+                            w0 = w[0],
+                            w1 = w[1],
+                            w2 = w[2],
+                            w3 = w[3],
+                            w4 = w[4],
+                            w5 = w[5],
+                            w6 = w[6]
+                        );
                     }
                     if let Some(r) = rows.first() {
                         println!("amounts in {}", r.currency);

@@ -39,6 +39,8 @@ impl Earnings {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
     pub program: String,
+    /// Everything the program pays on one deal (the sum of `earnings_per_deal`).
+    pub earned_per_deal: Decimal,
     pub earnings_per_deal: Earnings,
     pub cost_of_sale_per_deal: Decimal,
     pub net_per_deal: Decimal,
@@ -58,6 +60,13 @@ pub struct Row {
     pub competitors: Vec<Outcome>,
 }
 
+/// Rounded half-even to the cent and always shown with two decimals.
+pub fn cents(d: Decimal) -> Decimal {
+    let mut r = d.round_dp(2);
+    r.rescale(2);
+    r
+}
+
 fn outcome(
     name: &str,
     e: &Economics,
@@ -73,16 +82,17 @@ fn outcome(
     let net_per_deal = earnings.total() - cost_of_sale;
     Outcome {
         program: name.to_string(),
-        net_per_year: (net_per_deal * e.deals_per_year - enablement).round_dp(2),
-        net_per_deal: net_per_deal.round_dp(2),
-        cost_of_sale_per_deal: cost_of_sale.round_dp(2),
-        enablement_cost_per_year: enablement,
+        earned_per_deal: cents(earnings.total()),
+        net_per_year: cents(net_per_deal * e.deals_per_year - enablement),
+        net_per_deal: cents(net_per_deal),
+        cost_of_sale_per_deal: cents(cost_of_sale),
+        enablement_cost_per_year: cents(enablement),
         earnings_per_deal: Earnings {
-            margin: earnings.margin.round_dp(2),
-            rebates: earnings.rebates.round_dp(2),
-            spifs: earnings.spifs.round_dp(2),
-            deal_registration_uplift: earnings.deal_registration_uplift.round_dp(2),
-            funds: earnings.funds.round_dp(2),
+            margin: cents(earnings.margin),
+            rebates: cents(earnings.rebates),
+            spifs: cents(earnings.spifs),
+            deal_registration_uplift: cents(earnings.deal_registration_uplift),
+            funds: cents(earnings.funds),
         },
     }
 }

@@ -508,6 +508,9 @@ fn program_check_and_economics() {
         .output()
         .unwrap();
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(rows[0]["ours"]["net_per_year"], "52600");
+    assert_eq!(
+        rows[0]["ours"]["net_per_year"], "52600.00",
+        "money always has two decimals"
+    );
     assert_eq!(rows[0]["competitors"][0]["program"], "Rival Cloud Alliance");
 }

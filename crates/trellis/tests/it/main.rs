@@ -13,4 +13,5 @@ mod cli;
 mod isolation;
 mod openapi;
 mod portal;
+mod portal_programs;
 mod programs;

@@ -15,7 +15,7 @@ crate::on_both_backends!(
     cookies_are_secure_behind_https,
 );
 
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -35,7 +35,7 @@ pub fn csrf_of(html: &str) -> String {
 }
 
 /// Signs in and returns the response of the POST.
-async fn sign_in(
+pub(crate) async fn sign_in(
     c: &reqwest::Client,
     base: &str,
     email: &str,

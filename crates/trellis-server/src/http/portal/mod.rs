@@ -6,6 +6,7 @@ mod admin;
 mod assets;
 mod login;
 mod partners;
+mod programs;
 
 use super::error::ApiError;
 use super::extract::{actor_of, principal_of};
@@ -13,7 +14,6 @@ use super::AppState;
 use crate::auth;
 use crate::store::users::User;
 use crate::store::{partners as partner_store, sessions, Actor};
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{request::Parts, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -77,6 +77,22 @@ impl Templates {
             (
                 "api_docs.html",
                 include_str!("../../../templates/api_docs.html"),
+            ),
+            (
+                "programs.html",
+                include_str!("../../../templates/programs.html"),
+            ),
+            (
+                "program.html",
+                include_str!("../../../templates/program.html"),
+            ),
+            (
+                "program_diff.html",
+                include_str!("../../../templates/program_diff.html"),
+            ),
+            (
+                "partner_programs.html",
+                include_str!("../../../templates/partner_programs.html"),
             ),
         ] {
             if let Err(e) = env.add_template(name, src) {
@@ -296,25 +312,34 @@ fn parse_form<T: DeserializeOwned>(
     })
 }
 
+/// Reads a signed-in user's urlencoded form of at most `limit` bytes and
+/// checks its CSRF token.
+pub(super) async fn read_csrf_form<T: DeserializeOwned>(
+    req: Request,
+    state: &AppState,
+    limit: usize,
+) -> Result<CsrfForm<T>, Response> {
+    let (mut parts, body) = req.into_parts();
+    let who = PortalUser::from_request_parts(&mut parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        message_page(
+            state,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The form is too large",
+            &format!("Forms here are limited to {} KiB.", limit / 1024),
+        )
+    })?;
+    let form = parse_form(state, &bytes, &who.csrf)?;
+    Ok(CsrfForm { who, form })
+}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let who = PortalUser::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let req = Request::from_parts(parts, body);
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            message_page(
-                state,
-                e.status(),
-                "The form could not be read",
-                &e.body_text(),
-            )
-        })?;
-        let form = parse_form(state, &bytes, &who.csrf)?;
-        Ok(CsrfForm { who, form })
+        read_csrf_form(req, state, super::BODY_LIMIT).await
     }
 }
 
@@ -330,6 +355,9 @@ pub fn flash(uri: &axum::http::Uri) -> Option<&'static str> {
         "saved" => "Changes saved.",
         "revoked" => "Token revoked.",
         "welcome" => "Your password is set. Welcome to Trellis.",
+        "published" => "Version published. It is now the version in force.",
+        "retired" => "Version retired.",
+        "deleted" => "Draft deleted.",
         _ => return None,
     })
 }
@@ -364,6 +392,26 @@ pub fn router() -> Router<AppState> {
         .route("/partners/new", get(partners::new_form))
         .route("/partners/{id}", get(partners::show).post(partners::update))
         .route("/partners/{id}/users", post(partners::invite))
+        .route("/programs", get(programs::list).post(programs::upload))
+        .route("/programs/{slug}", get(programs::latest))
+        .route("/programs/{slug}/diff", get(programs::diff))
+        .route("/programs/{slug}/versions/{number}", get(programs::show))
+        .route(
+            "/programs/{slug}/versions/{number}/publish",
+            post(programs::publish),
+        )
+        .route(
+            "/programs/{slug}/versions/{number}/retire",
+            post(programs::retire),
+        )
+        .route(
+            "/programs/{slug}/versions/{number}/delete",
+            post(programs::delete),
+        )
+        .route(
+            "/partners/{id}/programs",
+            get(programs::partner_programs).post(programs::enroll),
+        )
         .route("/users", get(admin::users).post(admin::invite_vendor_user))
         .route("/audit", get(admin::audit))
         .route("/account", get(account::show))
