@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod country;
+pub mod matching;
 pub mod org;
 pub mod program;
 pub mod validate;

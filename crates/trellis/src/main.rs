@@ -1,6 +1,7 @@
 //! `trellis`: the one binary. `trellis serve` runs the server; the other
 //! subcommands administer the same database from the command line.
 
+mod bench;
 mod program;
 
 use clap::{Args, Parser, Subcommand};
@@ -73,6 +74,36 @@ enum Command {
     /// Fill the database with synthetic data for load tests
     #[command(subcommand)]
     Seed(SeedCommand),
+    /// Benchmarks (commands, not tests; see docs/benchmarks.md)
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// The company matcher: index build, latency, quality; beside rapidfuzz
+    Conflicts {
+        /// Company records in the index
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        /// Queries (80 % noisy duplicates of records, 20 % new companies)
+        #[arg(long, default_value_t = 2_000)]
+        queries: usize,
+        #[arg(long, default_value_t = 2027)]
+        seed: u64,
+        /// Score from which the best candidate counts as a conflict
+        #[arg(long, default_value_t = 0.8)]
+        threshold: f64,
+        /// How many of the queries the rapidfuzz peer runs (it is brute force)
+        #[arg(long, default_value_t = 200)]
+        peer_queries: usize,
+        /// The peer script
+        #[arg(long, default_value = "scripts/bench/conflicts_peer.py")]
+        peer: PathBuf,
+        /// Do not run the peer
+        #[arg(long)]
+        no_peer: bool,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -166,6 +197,25 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Program(cmd) = &cli.command {
         return program::run(cmd);
+    }
+    if let Command::Bench(BenchCommand::Conflicts {
+        records,
+        queries,
+        seed,
+        threshold,
+        peer_queries,
+        peer,
+        no_peer,
+    }) = &cli.command
+    {
+        return bench::conflicts(&bench::Options {
+            records: *records,
+            queries: (*queries).max(1),
+            seed: *seed,
+            threshold: *threshold,
+            peer_queries: *peer_queries,
+            peer: (!no_peer).then(|| peer.clone()),
+        });
     }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -350,7 +400,9 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{secret}");
             Ok(())
         }
-        Command::Program(_) => unreachable!("handled without a runtime in main"),
+        Command::Program(_) | Command::Bench(_) => {
+            unreachable!("handled without a runtime in main")
+        }
         Command::Seed(SeedCommand::Partners { count }) => {
             let config = load_config(&cli.global, None, None)?;
             let db = open_db(&config).await?;

@@ -1,0 +1,716 @@
+//! The blocking index: finds, among millions of customer records (deal
+//! registrations and the vendor's accounts), the few that may be the same
+//! company as a query, then scores them with reasons.
+//!
+//! Blocking keys: the registrable domain, and every distinctive name token
+//! together with its one-deletion variants (SymSpell), so a typo in a token
+//! still finds the records that spell it right. Tokens so common that they
+//! say little (`systems`, `global`) are used only when a name has nothing
+//! rarer, and then only within the query's country.
+
+use super::normalize::{self, NormalName};
+use super::similarity::Scratch;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A small, fast, non-cryptographic hasher for the index's maps (keys are
+/// normalised tokens and slots, never attacker-chosen in bulk).
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut v = [0u8; 8];
+            v[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(v));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+}
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+fn hash_str(s: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(s.as_bytes());
+    h.write_u8(0xff);
+    h.finish()
+}
+
+/// What a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A partner's deal registration.
+    Registration,
+    /// One of the vendor's known accounts (house account, existing customer).
+    Account,
+}
+
+/// A customer as a partner or the vendor describes it.
+#[derive(Debug, Clone, Default)]
+pub struct Customer<'a> {
+    pub name: &'a str,
+    /// A web domain, URL or contact e-mail address.
+    pub domain: Option<&'a str>,
+    /// ISO 3166-1 alpha-2.
+    pub country: &'a str,
+    pub city: Option<&'a str>,
+}
+
+struct Entry {
+    id: Box<str>,
+    kind: Kind,
+    key: Box<str>,
+    sorted: Box<str>,
+    distinctive: Box<str>,
+    tokens: Box<[u32]>,
+    domain: Option<Box<str>>,
+    country: [u8; 2],
+    city: Box<str>,
+    alive: bool,
+}
+
+/// Why a candidate matched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Reason {
+    SameDomain { domain: String },
+    NameSimilar { similarity: f64 },
+    SameCity,
+    SameCountry,
+    OtherCountry { country: String },
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::SameDomain { domain } => write!(f, "same registrable domain ({domain})"),
+            Reason::NameSimilar { similarity } => {
+                write!(f, "name {similarity:.2} similar after normalisation")
+            }
+            Reason::SameCity => f.write_str("same city"),
+            Reason::SameCountry => f.write_str("same country"),
+            Reason::OtherCountry { country } => write!(f, "different country ({country})"),
+        }
+    }
+}
+
+/// A record that may be the same company.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    pub id: String,
+    pub kind: Kind,
+    /// In [0, 1]; 1 is certainly the same company.
+    pub score: f64,
+    pub reasons: Vec<Reason>,
+}
+
+/// Tuning of candidate generation.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// A token in more records than this is "common" (default: the larger of
+    /// 2,000 and 0.05 % of the records).
+    pub common_min: usize,
+    /// How many blocked records are scored in full per query.
+    pub rescore: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            common_min: 2_000,
+            rescore: 64,
+        }
+    }
+}
+
+/// The index. Not thread-safe by itself: wrap it in a lock to share it.
+pub struct Index {
+    entries: Vec<Entry>,
+    by_id: FxMap<Box<str>, u32>,
+    vocab: FxMap<Box<str>, u32>,
+    words: Vec<Box<str>>,
+    postings: Vec<Vec<u32>>,
+    deletions: FxMap<u64, Vec<u32>>,
+    domains: FxMap<Box<str>, Vec<u32>>,
+    live: usize,
+    settings: Settings,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index::new(Settings::default())
+    }
+}
+
+/// Calls `f` for every slot in both sorted lists.
+fn intersect(a: &[u32], b: &[u32], mut f: impl FnMut(u32)) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                f(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+}
+
+/// The one-deletion variants of a token (the token itself included).
+fn variants(token: &str, mut f: impl FnMut(u64)) {
+    f(hash_str(token));
+    let chars: Vec<(usize, char)> = token.char_indices().collect();
+    if chars.len() < 4 {
+        return;
+    }
+    let mut buf = String::with_capacity(token.len());
+    for (i, &(at, c)) in chars.iter().enumerate() {
+        // Skip repeated letters: deleting either gives the same variant.
+        if i > 0 && chars[i - 1].1 == c {
+            continue;
+        }
+        buf.clear();
+        buf.push_str(&token[..at]);
+        buf.push_str(&token[at + c.len_utf8()..]);
+        f(hash_str(&buf));
+    }
+}
+
+fn country_code(c: &str) -> [u8; 2] {
+    let b = c.trim().as_bytes();
+    if b.len() == 2 {
+        [b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()]
+    } else {
+        [0, 0]
+    }
+}
+
+fn sorted_key(n: &NormalName) -> String {
+    let mut t: Vec<&str> = n.tokens.iter().map(String::as_str).collect();
+    t.sort_unstable();
+    t.join(" ")
+}
+
+impl Index {
+    pub fn new(settings: Settings) -> Index {
+        Index {
+            entries: Vec::new(),
+            by_id: FxMap::default(),
+            vocab: FxMap::default(),
+            words: Vec::new(),
+            postings: Vec::new(),
+            deletions: FxMap::default(),
+            domains: FxMap::default(),
+            live: 0,
+            settings,
+        }
+    }
+
+    /// Records in the index.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    fn token_id(&mut self, t: &str) -> u32 {
+        if let Some(&id) = self.vocab.get(t) {
+            return id;
+        }
+        let id = self.words.len() as u32;
+        self.words.push(t.into());
+        self.vocab.insert(t.into(), id);
+        self.postings.push(Vec::new());
+        let deletions = &mut self.deletions;
+        variants(t, |h| {
+            let v = deletions.entry(h).or_default();
+            if v.last() != Some(&id) {
+                v.push(id);
+            }
+        });
+        id
+    }
+
+    /// Adds a record, or replaces the record with the same id.
+    pub fn upsert(&mut self, id: &str, kind: Kind, c: &Customer<'_>) {
+        self.remove(id);
+        let n = normalize::name(c.name);
+        let slot = self.entries.len() as u32;
+        let mut tokens: Vec<u32> = n.tokens.iter().map(|t| self.token_id(t)).collect();
+        tokens.sort_unstable();
+        tokens.dedup();
+        for &t in &tokens {
+            self.postings[t as usize].push(slot);
+        }
+        let domain = c
+            .domain
+            .and_then(normalize::domain)
+            .filter(|d| !d.free_mail)
+            .map(|d| d.registrable.into_boxed_str());
+        if let Some(d) = &domain {
+            self.domains.entry(d.clone()).or_default().push(slot);
+        }
+        self.entries.push(Entry {
+            id: id.into(),
+            kind,
+            sorted: sorted_key(&n).into(),
+            distinctive: n.distinctive().into(),
+            key: n.key.into(),
+            tokens: tokens.into(),
+            domain,
+            country: country_code(c.country),
+            city: c.city.map(normalize::place).unwrap_or_default().into(),
+            alive: true,
+        });
+        self.by_id.insert(id.into(), slot);
+        self.live += 1;
+    }
+
+    /// Removes a record (e.g. a rejected or expired registration).
+    pub fn remove(&mut self, id: &str) -> bool {
+        let Some(slot) = self.by_id.remove(id) else {
+            return false;
+        };
+        let e = &mut self.entries[slot as usize];
+        e.alive = false;
+        for &t in e.tokens.iter() {
+            self.postings[t as usize].retain(|&s| s != slot);
+        }
+        if let Some(d) = &e.domain {
+            if let Some(v) = self.domains.get_mut(d) {
+                v.retain(|&s| s != slot);
+            }
+        }
+        self.live -= 1;
+        true
+    }
+
+    fn common_min(&self) -> usize {
+        self.settings.common_min.max(self.live / 2_000)
+    }
+
+    /// Vocabulary tokens close to `t` with a weight factor: 1 for `t` itself,
+    /// 0.8 within one edit, 0.6 within two (long tokens only). Candidates
+    /// come from shared one-deletion variants.
+    fn near_tokens(&self, t: &str, scratch: &mut Scratch, out: &mut Vec<(u32, f32)>) {
+        out.clear();
+        let exact = self.vocab.get(t).copied();
+        if let Some(id) = exact {
+            out.push((id, 1.0));
+        }
+        let len = t.chars().count();
+        if len < 4 {
+            return;
+        }
+        let mut seen: Vec<u32> = Vec::new();
+        variants(t, |h| {
+            if let Some(ids) = self.deletions.get(&h) {
+                seen.extend(ids.iter().copied().filter(|&i| Some(i) != exact));
+            }
+        });
+        seen.sort_unstable();
+        seen.dedup();
+        for id in seen {
+            match scratch.distance(t, &self.words[id as usize]) {
+                1 => out.push((id, 0.8)),
+                2 if len >= 7 => out.push((id, 0.6)),
+                _ => {}
+            }
+        }
+    }
+
+    /// The best `limit` candidates for `q`, best first. Candidates scoring
+    /// below `min_score` are left out.
+    pub fn search(&self, q: &Customer<'_>, limit: usize, min_score: f64) -> Vec<Candidate> {
+        let n = normalize::name(q.name);
+        let domain = q
+            .domain
+            .and_then(normalize::domain)
+            .filter(|d| !d.free_mail);
+        let country = country_code(q.country);
+        let city = q.city.map(normalize::place).unwrap_or_default();
+        let mut scratch = Scratch::default();
+
+        // Blocking: weight each record by the rarity of the tokens it shares.
+        let total = (self.live.max(1)) as f64;
+        let common_min = self.common_min();
+        let idf = |id: u32| {
+            (total / self.postings[id as usize].len().max(1) as f64)
+                .ln()
+                .max(0.1) as f32
+        };
+        let mut weight: FxMap<u32, f32> = FxMap::default();
+        let mut near = Vec::new();
+        let mut common: Vec<(u32, f32)> = Vec::new();
+        let mut rare_exact = false;
+        for t in &n.tokens {
+            self.near_tokens(t, &mut scratch, &mut near);
+            for &(id, factor) in &near {
+                let post = &self.postings[id as usize];
+                if post.is_empty() {
+                    continue;
+                }
+                if post.len() > common_min {
+                    common.push((id, factor));
+                    continue;
+                }
+                rare_exact |= factor == 1.0;
+                let w = idf(id) * factor;
+                for &slot in post {
+                    *weight.entry(slot).or_default() += w;
+                }
+            }
+        }
+        // Common words ("Global Data Systems") find records by appearing
+        // together: intersect the postings of the rarest pairs.
+        common.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        common.dedup_by_key(|c| c.0);
+        common.sort_by_key(|c| self.postings[c.0 as usize].len());
+        if common.len() >= 2 {
+            let firsts = common.len().min(3);
+            for i in 0..firsts {
+                for j in i + 1..firsts {
+                    let (a, b) = (
+                        &self.postings[common[i].0 as usize],
+                        &self.postings[common[j].0 as usize],
+                    );
+                    intersect(a, b, |slot| {
+                        weight.entry(slot).or_default();
+                    });
+                }
+            }
+        } else if let (Some(&(only, _)), false) = (common.first(), rare_exact) {
+            for &slot in self.postings[only as usize].iter().take(100_000) {
+                if self.entries[slot as usize].country == country {
+                    weight.entry(slot).or_default();
+                }
+            }
+        }
+        if !common.is_empty() {
+            for (slot, w) in weight.iter_mut() {
+                let tokens = &self.entries[*slot as usize].tokens;
+                for &(id, factor) in &common {
+                    if tokens.binary_search(&id).is_ok() {
+                        *w += idf(id) * factor;
+                    }
+                }
+            }
+        }
+        let mut blocked: Vec<(u32, f32)> = weight.into_iter().collect();
+        let keep = self.settings.rescore.max(limit);
+        if blocked.len() > keep {
+            blocked
+                .select_nth_unstable_by(keep - 1, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            blocked.truncate(keep);
+        }
+        let mut slots: Vec<u32> = blocked.into_iter().map(|(s, _)| s).collect();
+        if let Some(d) = &domain {
+            if let Some(v) = self.domains.get(d.registrable.as_str()) {
+                slots.extend(v.iter().take(1_000));
+            }
+        }
+        slots.sort_unstable();
+        slots.dedup();
+
+        let sorted = sorted_key(&n);
+        let distinctive = n.distinctive();
+        let mut out: Vec<(f64, Candidate)> = slots
+            .into_iter()
+            .filter_map(|slot| {
+                let e = &self.entries[slot as usize];
+                if !e.alive {
+                    return None;
+                }
+                let name_sim = if n.is_empty() || e.key.is_empty() {
+                    0.0
+                } else {
+                    let whole = scratch
+                        .ratio(&n.key, &e.key)
+                        .max(scratch.ratio(&sorted, &e.sorted));
+                    // Shared business words ("Trading", "Digital") must not
+                    // make two different companies alike: blend in how alike
+                    // the identifying words are.
+                    if distinctive.is_empty() || e.distinctive.is_empty() {
+                        whole
+                    } else {
+                        0.4 * whole + 0.6 * scratch.ratio(&distinctive, &e.distinctive)
+                    }
+                };
+                let same_domain = match (&domain, &e.domain) {
+                    (Some(a), Some(b)) => a.registrable.as_str() == &**b,
+                    _ => false,
+                };
+                let same_country = e.country == country;
+                let same_city = !city.is_empty() && *e.city == *city;
+                let mut rank = name_sim;
+                if !same_country {
+                    rank *= 0.7;
+                }
+                if same_city && name_sim >= 0.6 {
+                    rank += 0.05;
+                }
+                if same_domain {
+                    rank = rank.max(0.9 + 0.1 * name_sim) + 0.05;
+                }
+                let score = rank.min(1.0);
+                if score < min_score {
+                    return None;
+                }
+                let mut reasons = Vec::new();
+                if same_domain {
+                    reasons.push(Reason::SameDomain {
+                        domain: e.domain.as_deref().unwrap_or_default().to_string(),
+                    });
+                }
+                reasons.push(Reason::NameSimilar {
+                    similarity: (name_sim * 100.0).round() / 100.0,
+                });
+                if same_city {
+                    reasons.push(Reason::SameCity);
+                }
+                if same_country {
+                    reasons.push(Reason::SameCountry);
+                } else {
+                    reasons.push(Reason::OtherCountry {
+                        country: String::from_utf8_lossy(&e.country).into_owned(),
+                    });
+                }
+                Some((
+                    rank,
+                    Candidate {
+                        id: e.id.to_string(),
+                        kind: e.kind,
+                        score: (score * 1000.0).round() / 1000.0,
+                        reasons,
+                    },
+                ))
+            })
+            .collect();
+        // Ties at a score of 1 are broken by what the score could not show
+        // (same city, same domain).
+        out.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        out.into_iter().take(limit).map(|(_, c)| c).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cust<'a>(
+        name: &'a str,
+        domain: Option<&'a str>,
+        country: &'a str,
+        city: Option<&'a str>,
+    ) -> Customer<'a> {
+        Customer {
+            name,
+            domain,
+            country,
+            city,
+        }
+    }
+
+    fn sample() -> Index {
+        let mut ix = Index::default();
+        ix.upsert(
+            "r1",
+            Kind::Registration,
+            &cust(
+                "Müller Maschinenbau GmbH",
+                Some("mueller-mb.de"),
+                "DE",
+                Some("Stuttgart"),
+            ),
+        );
+        ix.upsert(
+            "r2",
+            Kind::Registration,
+            &cust(
+                "Kovalo Analytics Ltd",
+                Some("kovalo.co.uk"),
+                "GB",
+                Some("Leeds"),
+            ),
+        );
+        ix.upsert(
+            "a1",
+            Kind::Account,
+            &cust(
+                "Brintex Systems Inc.",
+                Some("https://www.brintex.com"),
+                "US",
+                Some("Austin"),
+            ),
+        );
+        ix.upsert(
+            "a2",
+            Kind::Account,
+            &cust(
+                "Brintex Systems GmbH",
+                Some("brintex.de"),
+                "DE",
+                Some("Berlin"),
+            ),
+        );
+        ix.upsert(
+            "r3",
+            Kind::Registration,
+            &cust("Global Systems", None, "FR", Some("Lyon")),
+        );
+        ix
+    }
+
+    #[test]
+    fn finds_the_same_company_written_differently_with_reasons() {
+        let ix = sample();
+        let hits = ix.search(
+            &cust("MUELLER Maschinenbau", None, "DE", Some("Stuttgart")),
+            5,
+            0.5,
+        );
+        assert_eq!(hits[0].id, "r1", "{hits:?}");
+        let hits = ix.search(
+            &cust(
+                "Müller Maschinenbau G.m.b.H.",
+                None,
+                "DE",
+                Some("Stuttgart"),
+            ),
+            5,
+            0.5,
+        );
+        assert_eq!(hits[0].id, "r1");
+        assert!(hits[0].score > 0.95, "{hits:?}");
+        assert!(hits[0].reasons.contains(&Reason::SameCity));
+
+        // A typo in the only distinctive token.
+        let hits = ix.search(&cust("Kovallo Analytics", None, "GB", None), 5, 0.5);
+        assert_eq!(hits[0].id, "r2", "{hits:?}");
+        assert!(hits[0].score > 0.85);
+
+        // The domain alone, from a contact e-mail, even under another name.
+        let hits = ix.search(
+            &cust("KA Data Services", Some("jane@kovalo.co.uk"), "GB", None),
+            5,
+            0.5,
+        );
+        assert_eq!(hits[0].id, "r2");
+        assert!(hits[0].score >= 0.9);
+        assert_eq!(
+            hits[0].reasons[0],
+            Reason::SameDomain {
+                domain: "kovalo.co.uk".into()
+            }
+        );
+        assert_eq!(
+            hits[0].reasons[0].to_string(),
+            "same registrable domain (kovalo.co.uk)"
+        );
+    }
+
+    #[test]
+    fn the_same_name_in_another_country_ranks_below() {
+        let ix = sample();
+        let hits = ix.search(&cust("Brintex Systems", None, "DE", None), 5, 0.0);
+        assert_eq!(hits[0].id, "a2");
+        assert_eq!(hits[0].kind, Kind::Account);
+        assert_eq!(hits[1].id, "a1");
+        assert!(hits[1].score < 0.75, "{hits:?}");
+        assert!(hits[1].reasons.contains(&Reason::OtherCountry {
+            country: "US".into()
+        }));
+    }
+
+    #[test]
+    fn free_mail_domains_are_no_evidence() {
+        let mut ix = sample();
+        ix.upsert(
+            "r9",
+            Kind::Registration,
+            &cust("Zyxwv Ltd", Some("bob@gmail.com"), "GB", None),
+        );
+        let hits = ix.search(
+            &cust("Totally Different", Some("alice@gmail.com"), "GB", None),
+            5,
+            0.5,
+        );
+        assert!(hits.is_empty(), "{hits:?}");
+    }
+
+    #[test]
+    fn upsert_replaces_and_remove_forgets() {
+        let mut ix = sample();
+        assert_eq!(ix.len(), 5);
+        ix.upsert(
+            "r2",
+            Kind::Registration,
+            &cust("Zentrix Labs", None, "GB", None),
+        );
+        assert_eq!(ix.len(), 5);
+        assert!(ix
+            .search(&cust("Kovalo Analytics", None, "GB", None), 5, 0.6)
+            .is_empty());
+        assert_eq!(
+            ix.search(&cust("Zentrix Labs", None, "GB", None), 5, 0.6)[0].id,
+            "r2"
+        );
+        assert!(ix.remove("r2"));
+        assert!(!ix.remove("r2"));
+        assert!(ix
+            .search(&cust("Zentrix Labs", None, "GB", None), 5, 0.6)
+            .is_empty());
+        assert_eq!(ix.len(), 4);
+    }
+
+    #[test]
+    fn names_of_common_words_only_are_found_in_their_country() {
+        let mut ix = Index::new(Settings {
+            common_min: 1,
+            rescore: 64,
+        });
+        ix.upsert(
+            "g1",
+            Kind::Account,
+            &cust("Global Systems", None, "FR", None),
+        );
+        ix.upsert(
+            "g2",
+            Kind::Account,
+            &cust("Global Systems", None, "DE", None),
+        );
+        ix.upsert("g3", Kind::Account, &cust("Global Data", None, "FR", None));
+        let hits = ix.search(&cust("Global Systems SAS", None, "FR", None), 5, 0.8);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].id, "g1");
+    }
+}

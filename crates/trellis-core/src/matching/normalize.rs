@@ -1,0 +1,515 @@
+//! Normalising what a partner types about a customer, so that the same company
+//! written differently compares equal: case, accents, punctuation, "&"/"and",
+//! common abbreviations and the legal-form suffixes of the usual jurisdictions;
+//! web domains reduced to the registrable domain with the public suffix list.
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+/// A company name ready for comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NormalName {
+    /// The distinctive tokens, in order, legal form and filler words removed.
+    pub tokens: Vec<String>,
+    /// `tokens` joined by single spaces.
+    pub key: String,
+}
+
+impl NormalName {
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+}
+
+/// Legal forms as token sequences (after punctuation became spaces), longest
+/// first within each group so `s a r l` wins over `s a`.
+const LEGAL_FORMS: &[&[&str]] = &[
+    &["gmbh", "co", "kg"],
+    &["g", "m", "b", "h"],
+    &["gmbh", "and", "co", "kg"],
+    &["s", "a", "de", "c", "v"],
+    &["sa", "de", "cv"],
+    &["sp", "z", "o", "o"],
+    &["s", "a", "r", "l"],
+    &["s", "a", "s"],
+    &["s", "p", "a"],
+    &["s", "r", "l"],
+    &["s", "r", "o"],
+    &["s", "l", "u"],
+    &["d", "o", "o"],
+    &["l", "l", "c"],
+    &["l", "l", "p"],
+    &["b", "v"],
+    &["n", "v"],
+    &["s", "a"],
+    &["s", "l"],
+    &["a", "s"],
+    &["a", "b"],
+    &["a", "g"],
+    &["k", "k"],
+    &["l", "p"],
+    &["p", "c"],
+    &["pty", "ltd"],
+    &["pte", "ltd"],
+    &["pvt", "ltd"],
+    &["sdn", "bhd"],
+    &["private", "limited"],
+    &["proprietary", "limited"],
+    &["kabushiki", "kaisha"],
+    &["co", "ltd"],
+    &["co", "kg"],
+    &["ab", "publ"],
+    &["inc"],
+    &["incorporated"],
+    &["llc"],
+    &["llp"],
+    &["lp"],
+    &["ltd"],
+    &["limited"],
+    &["ltda"],
+    &["lda"],
+    &["gmbh"],
+    &["mbh"],
+    &["ag"],
+    &["kg"],
+    &["ohg"],
+    &["ug"],
+    &["ev"],
+    &["se"],
+    &["sa"],
+    &["sas"],
+    &["sasu"],
+    &["sarl"],
+    &["eurl"],
+    &["sl"],
+    &["slu"],
+    &["spa"],
+    &["srl"],
+    &["sro"],
+    &["bv"],
+    &["nv"],
+    &["oy"],
+    &["oyj"],
+    &["ab"],
+    &["as"],
+    &["asa"],
+    &["aps"],
+    &["pty"],
+    &["pte"],
+    &["pvt"],
+    &["bhd"],
+    &["kk"],
+    &["plc"],
+    &["corp"],
+    &["corporation"],
+    &["co"],
+    &["company"],
+    &["kft"],
+    &["zrt"],
+    &["nyrt"],
+    &["doo"],
+    &["ehf"],
+    &["hf"],
+];
+
+/// Forms written before the name (`PT Maju`, `OOO Vostok`, `The Acme Group`).
+const LEADING_FORMS: &[&str] = &["the", "pt", "ooo", "oao", "zao", "cv"];
+
+/// Words that say nothing about which company it is.
+const FILLER: &[&str] = &["and", "und", "et", "the", "of"];
+
+/// Abbreviations and variants written to one form.
+fn canonical(token: &str) -> &str {
+    match token {
+        "intl" | "int" | "internat" | "international" => "international",
+        "tech" | "techs" | "technology" | "technologies" => "technology",
+        "svc" | "svcs" | "serv" | "service" | "services" => "services",
+        "sys" | "system" | "systems" => "systems",
+        "sol" | "solution" | "solutions" => "solutions",
+        "mfg" | "manufacturing" => "manufacturing",
+        "eng" | "engg" | "engineering" => "engineering",
+        "cons" | "consult" | "consulting" | "consultants" => "consulting",
+        "grp" | "group" | "groupe" | "gruppe" => "group",
+        "assoc" | "assocs" | "associates" => "associates",
+        "bros" | "brothers" => "brothers",
+        "mgmt" | "management" => "management",
+        "dev" | "development" => "development",
+        "ind" | "inds" | "industries" | "industry" => "industries",
+        "natl" | "national" => "national",
+        "hldgs" | "hldg" | "holding" | "holdings" => "holdings",
+        "ctr" | "center" | "centre" => "center",
+        "labs" | "lab" | "laboratories" | "laboratory" => "labs",
+        "univ" | "university" => "university",
+        other => other,
+    }
+}
+
+/// Folds a character to lowercase ASCII where a reader would: accents dropped,
+/// ligatures and special letters spelt out.
+fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfkd() {
+        if is_combining_mark(c) {
+            continue;
+        }
+        match c {
+            'ß' => out.push_str("ss"),
+            'æ' | 'Æ' => out.push_str("ae"),
+            'œ' | 'Œ' => out.push_str("oe"),
+            'ø' | 'Ø' => out.push('o'),
+            'ł' | 'Ł' => out.push('l'),
+            'đ' | 'Đ' => out.push('d'),
+            'þ' | 'Þ' => out.push_str("th"),
+            'ı' => out.push('i'),
+            '&' | '+' => out.push_str(" and "),
+            // Apostrophes join: O'Brien → obrien, McDonald's → mcdonalds.
+            '\'' | '’' | '`' => {}
+            c if c.is_alphanumeric() => out.extend(c.to_lowercase()),
+            _ => out.push(' '),
+        }
+    }
+    out
+}
+
+fn ends_with(tokens: &[String], form: &[&str]) -> bool {
+    tokens.len() >= form.len()
+        && tokens[tokens.len() - form.len()..]
+            .iter()
+            .zip(form)
+            .all(|(t, f)| t == f)
+}
+
+/// Normalises a company name.
+pub fn name(raw: &str) -> NormalName {
+    let folded = fold(raw);
+    let mut tokens: Vec<String> = folded.split_whitespace().map(str::to_string).collect();
+    while tokens.len() > 1 && LEADING_FORMS.contains(&tokens[0].as_str()) {
+        tokens.remove(0);
+    }
+    // Legal forms at the end, repeatedly ("Acme Holdings Pty Ltd."), never
+    // leaving nothing.
+    'strip: loop {
+        for form in LEGAL_FORMS {
+            if tokens.len() > form.len() && ends_with(&tokens, form) {
+                tokens.truncate(tokens.len() - form.len());
+                // "Acme and Co" → drop the dangling "and" too.
+                while tokens.len() > 1 && tokens.last().is_some_and(|t| t == "and") {
+                    tokens.pop();
+                }
+                continue 'strip;
+            }
+        }
+        break;
+    }
+    // A misspelt legal form at the end ("Corp" typed "Covp"), when the name
+    // has at least two other words.
+    if tokens.len() > 1 {
+        let last = tokens[tokens.len() - 1].as_str();
+        // Short forms need a longer name around them ("Acme Cop" stays).
+        let min = if tokens.len() > 2 { 3 } else { 4 };
+        let mut scratch = super::similarity::Scratch::default();
+        if last.len() >= min
+            && LEGAL_FORMS
+                .iter()
+                .any(|f| f.len() == 1 && f[0].len() >= min && scratch.distance(last, f[0]) == 1)
+        {
+            tokens.pop();
+        }
+    }
+    let kept: Vec<String> = tokens
+        .iter()
+        .filter(|t| !FILLER.contains(&t.as_str()))
+        .map(|t| canonical(t).to_string())
+        .collect();
+    let tokens = if kept.is_empty() {
+        tokens.iter().map(|t| canonical(t).to_string()).collect()
+    } else {
+        kept
+    };
+    let key = tokens.join(" ");
+    NormalName { tokens, key }
+}
+
+/// Words of company names that describe a line of business rather than a
+/// company (after [`canonical`]). Names are compared on their other words too,
+/// so "Kovalo Systems" and "Brintex Systems" are not alike.
+const GENERIC: &[&str] = &[
+    "systems",
+    "solutions",
+    "data",
+    "analytics",
+    "software",
+    "consulting",
+    "logistics",
+    "digital",
+    "technology",
+    "networks",
+    "cloud",
+    "engineering",
+    "services",
+    "group",
+    "international",
+    "partners",
+    "holdings",
+    "labs",
+    "security",
+    "energy",
+    "media",
+    "capital",
+    "health",
+    "industries",
+    "global",
+    "trading",
+    "automation",
+    "robotics",
+    "foods",
+    "pharma",
+    "finance",
+    "marine",
+    "motors",
+    "retail",
+    "design",
+    "management",
+    "development",
+    "manufacturing",
+    "associates",
+    "national",
+    "center",
+    "enterprises",
+    "ventures",
+    "investments",
+    "insurance",
+    "bank",
+    "consultancy",
+    "agency",
+    "studio",
+];
+
+/// The generic words and their one-deletion variants, to recognise them
+/// misspelt ("Conuslting").
+fn generic_variants() -> &'static std::collections::HashSet<String> {
+    static SET: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        let mut set = std::collections::HashSet::new();
+        for w in GENERIC.iter().filter(|w| w.len() >= 5) {
+            for v in deletions(w) {
+                set.insert(v);
+            }
+        }
+        set
+    })
+}
+
+/// A word and its one-deletion variants.
+fn deletions(w: &str) -> Vec<String> {
+    let mut out = vec![w.to_string()];
+    for (at, c) in w.char_indices() {
+        out.push(format!("{}{}", &w[..at], &w[at + c.len_utf8()..]));
+    }
+    out
+}
+
+/// A generic business word, exactly or with one typo (words of five letters or more).
+pub fn is_generic(token: &str) -> bool {
+    if GENERIC.contains(&token) {
+        return true;
+    }
+    if token.len() < 5 || !token.is_ascii() {
+        return false;
+    }
+    let set = generic_variants();
+    if !deletions(token).iter().any(|v| set.contains(v)) {
+        return false;
+    }
+    let mut scratch = super::similarity::Scratch::default();
+    GENERIC
+        .iter()
+        .any(|g| g.len() >= 5 && scratch.distance(token, g) <= 1)
+}
+
+impl NormalName {
+    /// The words that identify the company (not generic business words,
+    /// even misspelt), joined; empty when every word is generic.
+    pub fn distinctive(&self) -> String {
+        self.tokens
+            .iter()
+            .filter(|t| !is_generic(t))
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Normalises a city or region name (folded, no legal forms).
+pub fn place(raw: &str) -> String {
+    fold(raw).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Mail providers whose domain says nothing about the company.
+const FREE_MAIL: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "yahoo.fr",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.de",
+    "gmx.net",
+    "gmx.com",
+    "web.de",
+    "t-online.de",
+    "mail.ru",
+    "yandex.ru",
+    "qq.com",
+    "163.com",
+    "orange.fr",
+    "free.fr",
+    "libero.it",
+    "zoho.com",
+];
+
+/// A company's registrable domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    /// e.g. `example.co.uk`.
+    pub registrable: String,
+    /// A webmail provider: not evidence of the company.
+    pub free_mail: bool,
+}
+
+/// The registrable domain of a web address, host name or e-mail address:
+/// `https://www.shop.Example.co.uk/x` → `example.co.uk`, `jo@example.de` →
+/// `example.de`. `None` when there is no registrable domain in it.
+pub fn domain(raw: &str) -> Option<Domain> {
+    let s = raw.trim().to_ascii_lowercase();
+    let s = match s.rsplit_once('@') {
+        Some((_, host)) => host.to_string(),
+        None => s,
+    };
+    let s = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or(&s);
+    let host = s
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("")
+        .rsplit('@')
+        .next()
+        .unwrap_or("");
+    let host = host.split(':').next().unwrap_or("").trim_end_matches('.');
+    if host.is_empty()
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        || host.starts_with('.')
+        || host.contains("..")
+    {
+        return None;
+    }
+    let registrable = psl::domain_str(host)?.to_string();
+    // A bare public suffix is not a company's domain.
+    if !registrable.contains('.') {
+        return None;
+    }
+    Some(Domain {
+        free_mail: FREE_MAIL.contains(&registrable.as_str()),
+        registrable,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> String {
+        name(s).key
+    }
+
+    #[test]
+    fn legal_forms_of_common_jurisdictions_are_dropped() {
+        for (raw, want) in [
+            ("Acme Inc.", "acme"),
+            ("ACME, LLC", "acme"),
+            ("Acme Ltd", "acme"),
+            ("Müller GmbH", "muller"),
+            ("Müller GmbH & Co. KG", "muller"),
+            ("Müller G.m.b.H.", "muller"),
+            ("Siemens AG", "siemens"),
+            ("Lumière Conseil S.A.", "lumiere conseil"),
+            ("Lumière Conseil SAS", "lumiere conseil"),
+            ("Petit Bateau S.A.R.L.", "petit bateau"),
+            ("Van Dijk B.V.", "van dijk"),
+            ("Janssen N.V.", "janssen"),
+            ("Nokia Oyj", "nokia"),
+            ("Nordlys Data AB", "nordlys data"),
+            ("Dansk Data A/S", "dansk data"),
+            ("Southern Cross Pty Ltd", "southern cross"),
+            ("Sakura Integration K.K.", "sakura integration"),
+            ("Ferrari S.p.A.", "ferrari"),
+            ("Rossi S.r.l.", "rossi"),
+            ("Thames Valley plc", "thames valley"),
+            ("Great Lakes Corp.", "great lakes"),
+            ("Smith & Co", "smith"),
+            ("Sao Paulo Tech Ltda", "sao paulo technology"),
+            ("PT Maju Jaya", "maju jaya"),
+        ] {
+            assert_eq!(key(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn case_accents_punctuation_and_ampersand() {
+        assert_eq!(key("JOHNSON & JOHNSON"), key("Johnson and Johnson"));
+        assert_eq!(key("Société Générale"), "societe generale");
+        assert_eq!(key("Straße-Bau"), "strasse bau");
+        assert_eq!(key("O'Brien's Pub"), "obriens pub");
+        assert_eq!(key("Ørsted"), "orsted");
+        assert_eq!(key("Acme Intl. Svcs"), key("ACME International Services"));
+    }
+
+    #[test]
+    fn misspelt_legal_forms_and_generic_words() {
+        assert_eq!(key("Tryrvol Limitde"), "tryrvol");
+        assert_eq!(key("Neloum GMuH"), "neloum");
+        assert_eq!(key("Pletroun Media Covp."), "pletroun media");
+        assert_eq!(name("Kiotquen Conuslting").distinctive(), "kiotquen");
+        assert_eq!(name("Kovalo Systems").distinctive(), "kovalo");
+        assert_eq!(name("Global Data Systems").distinctive(), "");
+        assert!(!is_generic("kovalo"));
+    }
+
+    #[test]
+    fn a_name_that_is_only_a_legal_form_is_kept() {
+        assert_eq!(key("AG"), "ag");
+        assert_eq!(key("Co."), "co");
+        assert_eq!(key("The Company"), "company");
+        assert!(name("  ").is_empty());
+    }
+
+    #[test]
+    fn registrable_domains_use_the_public_suffix_list() {
+        let d = |s: &str| domain(s).map(|d| d.registrable);
+        assert_eq!(
+            d("https://www.shop.Example.co.uk/path?q=1").as_deref(),
+            Some("example.co.uk")
+        );
+        assert_eq!(d("example.com.au").as_deref(), Some("example.com.au"));
+        assert_eq!(d("jo@Sales.Example.de").as_deref(), Some("example.de"));
+        assert_eq!(d("http://example.fr:8080").as_deref(), Some("example.fr"));
+        assert_eq!(d("co.uk"), None, "a bare suffix is no company");
+        assert_eq!(d("not a domain"), None);
+        assert_eq!(d(""), None);
+        assert!(domain("someone@gmail.com").unwrap().free_mail);
+        assert!(!domain("acme.de").unwrap().free_mail);
+    }
+}
