@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod country;
+pub mod deals;
 pub mod matching;
 pub mod org;
 pub mod program;

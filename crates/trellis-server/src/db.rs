@@ -77,6 +77,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_programs.sql"),
         postgres: include_str!("../migrations/postgres/0002_programs.sql"),
     },
+    Migration {
+        version: 3,
+        name: "deals",
+        sqlite: include_str!("../migrations/sqlite/0003_deals.sql"),
+        postgres: include_str!("../migrations/postgres/0003_deals.sql"),
+    },
 ];
 
 /// A shared handle to the database.

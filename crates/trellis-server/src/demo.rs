@@ -256,6 +256,148 @@ async fn load_programs(db: &Db, actor: &Actor) -> StoreResult<()> {
     Ok(())
 }
 
+/// The vendor's accounts and a few registrations, one of them in conflict.
+async fn load_deals(db: &Db, actor: &Actor) -> StoreResult<()> {
+    use crate::store::accounts::{self, NewAccount};
+    use crate::store::deals::{self, NewDeal};
+    let account =
+        |x: &str, name: &str, domain: &str, country: &str, city: &str, house: bool| NewAccount {
+            external_id: Some(x.into()),
+            name: name.into(),
+            domain: Some(domain.into()),
+            country: country.into(),
+            city: Some(city.into()),
+            owner: Some("Key accounts team".into()),
+            house,
+        };
+    accounts::upsert_many(
+        db,
+        actor,
+        &[
+            account(
+                "crm-0001",
+                "Bayerische Motorenwerke AG",
+                "bmw.de",
+                "DE",
+                "München",
+                true,
+            ),
+            account(
+                "crm-0002",
+                "Nordic Freight Lines AB",
+                "nordicfreight.se",
+                "SE",
+                "Göteborg",
+                false,
+            ),
+            account(
+                "crm-0003",
+                "Atlantic Health Partners Inc.",
+                "atlantichealth.com",
+                "US",
+                "Boston",
+                false,
+            ),
+        ],
+    )
+    .await?;
+    let matcher = crate::matcher::Matcher::load(db).await?;
+    let close = (chrono::Utc::now().date_naive() + chrono::Days::new(45))
+        .format("%Y-%m-%d")
+        .to_string();
+    let deal = |name: &str, domain: &str, country: &str, city: &str, amount: &str| NewDeal {
+        customer_name: name.into(),
+        customer_domain: Some(domain.into()),
+        customer_country: country.into(),
+        customer_city: Some(city.into()),
+        products: Some("Aurora Cloud Analytics".into()),
+        amount: amount.into(),
+        currency: "USD".into(),
+        expected_close: close.clone(),
+        ..NewDeal::default()
+    };
+    let mut fields = std::collections::BTreeMap::new();
+    fields.insert("use_case".to_string(), "Claims analytics".to_string());
+    for (slug, d) in [
+        (
+            "brightpath-it",
+            deal(
+                "Müller Maschinenbau GmbH",
+                "mueller-mb.de",
+                "DE",
+                "Stuttgart",
+                "48000.00",
+            ),
+        ),
+        (
+            "brightpath-it",
+            deal(
+                "Hamburger Hafenlogistik GmbH",
+                "hh-logistik.de",
+                "DE",
+                "Hamburg",
+                "27500.00",
+            ),
+        ),
+        (
+            "alpine-cloudworks",
+            deal(
+                "Mueller Maschinenbau",
+                "mueller-mb.de",
+                "DE",
+                "Stuttgart",
+                "52000.00",
+            ),
+        ),
+        (
+            "nordlys-data",
+            NewDeal {
+                fields: fields.clone(),
+                ..deal(
+                    "Fjord Insurance ASA",
+                    "fjordinsurance.no",
+                    "NO",
+                    "Bergen",
+                    "61000.00",
+                )
+            },
+        ),
+        (
+            "great-lakes-systems",
+            deal(
+                "Atlantic Health Partners",
+                "atlantichealth.com",
+                "US",
+                "Boston",
+                "90000.00",
+            ),
+        ),
+    ] {
+        let partner = partners::get_by_slug(db, slug)
+            .await?
+            .ok_or(StoreError::NotFound("demo partner"))?;
+        let admin = users::list(
+            db,
+            &users::UserFilter {
+                partner_id: Some(partner.id.clone()),
+                limit: Some(5),
+                ..Default::default()
+            },
+        )
+        .await?
+        .0
+        .into_iter()
+        .find(|u| u.role == Role::PartnerAdmin);
+        let as_partner = Actor {
+            user_id: admin.as_ref().map(|u| u.id.clone()),
+            email: admin.map(|u| u.email).unwrap_or_else(|| "demo".into()),
+            request_id: None,
+        };
+        deals::register(db, &matcher, &as_partner, &partner, &d, true).await?;
+    }
+    Ok(())
+}
+
 const VENDOR_USERS: &[(&str, &str, Role)] = &[
     ("admin@aurora.example", "Avery Admin", Role::VendorAdmin),
     (
@@ -365,6 +507,7 @@ pub async fn load(db: &Db) -> StoreResult<Vec<DemoLogin>> {
         .await?;
     }
     load_programs(db, &actor).await?;
+    load_deals(db, &actor).await?;
     sqlx::query("INSERT INTO settings (key, value) VALUES ('demo_loaded', $1)")
         .bind(crate::db::now())
         .execute(db.pool())

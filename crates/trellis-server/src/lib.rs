@@ -6,5 +6,6 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod http;
+pub mod matcher;
 pub mod store;
 pub mod telemetry;

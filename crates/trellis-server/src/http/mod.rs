@@ -33,16 +33,21 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub templates: Arc<portal::Templates>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The company matcher for conflict detection.
+    pub matcher: Arc<crate::matcher::Matcher>,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config) -> AppState {
-        AppState {
+    /// Opens the state over a migrated database (builds the matcher index).
+    pub async fn load(db: Db, config: Config) -> crate::store::StoreResult<AppState> {
+        let matcher = crate::matcher::Matcher::load(&db).await?;
+        Ok(AppState {
             db,
             config: Arc::new(config),
             templates: Arc::new(portal::Templates::new()),
             metrics: Arc::new(metrics::Metrics::new()),
-        }
+            matcher: Arc::new(matcher),
+        })
     }
 }
 
@@ -160,10 +165,10 @@ impl Application {
         if config.public_url.is_none() {
             config.public_url = Some(format!("http://{}", listener.local_addr()?));
         }
-        Ok(Application {
-            listener,
-            state: AppState::new(db, config),
-        })
+        let state = AppState::load(db, config)
+            .await
+            .map_err(|e| std::io::Error::other(format!("cannot build the matcher index: {e}")))?;
+        Ok(Application { listener, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -182,12 +187,15 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = router(self.state.clone());
-        axum::serve(
+        let jobs = tokio::spawn(crate::store::deals::expiry_job(self.state.clone()));
+        let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        jobs.abort();
+        served
     }
 }
 

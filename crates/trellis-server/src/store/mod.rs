@@ -1,7 +1,9 @@
 //! Persistence. One implementation serves SQLite and PostgreSQL: portable SQL
 //! with `$n` placeholders, executed through `sqlx::Any`.
 
+pub mod accounts;
 pub mod audit;
+pub mod deals;
 pub mod partners;
 pub mod programs;
 pub mod sessions;

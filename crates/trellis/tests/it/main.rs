@@ -10,6 +10,7 @@ mod audit;
 mod auth_api;
 mod browser;
 mod cli;
+mod deals;
 mod isolation;
 mod openapi;
 mod portal;

@@ -3,6 +3,7 @@
 //! [`router`], so the document and the routes cannot drift apart.
 
 pub(crate) mod audit;
+pub(crate) mod deals;
 pub(crate) mod me;
 pub(crate) mod partners;
 pub(crate) mod programs;
@@ -34,6 +35,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
     tags(
         (name = "account", description = "The caller and their API tokens"),
         (name = "partners", description = "Partner organisations"),
+        (name = "deals", description = "Deal registration, conflict detection and the vendor's accounts"),
         (name = "programs", description = "Partner programs as code: versions, publishing, diffs, enrollment"),
         (name = "users", description = "People of the vendor and of partners"),
         (name = "audit", description = "The append-only audit trail (vendor admins)"),
@@ -80,6 +82,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(programs::diff))
         .routes(routes!(programs::partner_programs))
         .routes(routes!(programs::enroll_partner))
+        .routes(routes!(deals::list_deals, deals::register_deal))
+        .routes(routes!(deals::get_deal))
+        .routes(routes!(deals::transition_deal))
+        .routes(routes!(deals::check_conflicts))
+        .routes(routes!(deals::list_accounts, deals::upsert_account))
 }
 
 /// The OpenAPI document as served at `/api/openapi.json` and committed as `openapi.json`.

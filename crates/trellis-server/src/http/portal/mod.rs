@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod assets;
+mod deals;
 mod login;
 mod partners;
 mod programs;
@@ -89,6 +90,12 @@ impl Templates {
             (
                 "program_diff.html",
                 include_str!("../../../templates/program_diff.html"),
+            ),
+            ("deals.html", include_str!("../../../templates/deals.html")),
+            ("deal.html", include_str!("../../../templates/deal.html")),
+            (
+                "deal_form.html",
+                include_str!("../../../templates/deal_form.html"),
             ),
             (
                 "partner_programs.html",
@@ -358,6 +365,7 @@ pub fn flash(uri: &axum::http::Uri) -> Option<&'static str> {
         "published" => "Version published. It is now the version in force.",
         "retired" => "Version retired.",
         "deleted" => "Draft deleted.",
+        "registered" => "Deal registered.",
         _ => return None,
     })
 }
@@ -392,6 +400,11 @@ pub fn router() -> Router<AppState> {
         .route("/partners/new", get(partners::new_form))
         .route("/partners/{id}", get(partners::show).post(partners::update))
         .route("/partners/{id}/users", post(partners::invite))
+        .route("/deals", get(deals::list).post(deals::create))
+        .route("/deals/new", get(deals::new_form))
+        .route("/deals/bulk", post(deals::bulk))
+        .route("/deals/{id}", get(deals::show))
+        .route("/deals/{id}/act", post(deals::act))
         .route("/programs", get(programs::list).post(programs::upload))
         .route("/programs/{slug}", get(programs::latest))
         .route("/programs/{slug}/diff", get(programs::diff))
