@@ -2,6 +2,7 @@
 //! subcommands administer the same database from the command line.
 
 mod bench;
+mod import;
 mod program;
 
 use clap::{Args, Parser, Subcommand};
@@ -77,6 +78,37 @@ enum Command {
     /// Benchmarks (commands, not tests; see docs/benchmarks.md)
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Import CSV files (all or nothing per file; errors name the line)
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Conflict detection from the command line
+    #[command(subcommand)]
+    Conflicts(ConflictsCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// The vendor's accounts: external_id,name,domain,country,city,owner,house
+    Accounts { file: PathBuf },
+    /// Deal registrations of one partner, each submitted (see docs/deals.md for the columns)
+    Deals {
+        file: PathBuf,
+        /// The partner's slug
+        #[arg(long)]
+        partner: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConflictsCommand {
+    /// One CSV result line per input line (columns: id,customer_name,customer_domain,contact_email,country,city)
+    Check {
+        #[arg(long)]
+        input: PathBuf,
+        /// Score from which the best candidate is a conflict
+        #[arg(long, default_value_t = 0.8)]
+        threshold: f64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -402,6 +434,30 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Program(_) | Command::Bench(_) => {
             unreachable!("handled without a runtime in main")
+        }
+        Command::Import(ImportCommand::Accounts { file }) => {
+            let config = load_config(&cli.global, None, None)?;
+            let db = open_db(&config).await?;
+            import::accounts(&db, &file)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Import(ImportCommand::Deals { file, partner }) => {
+            let config = load_config(&cli.global, None, None)?;
+            let db = open_db(&config).await?;
+            import::deals(&db, &file, &partner)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Conflicts(ConflictsCommand::Check { input, threshold }) => {
+            let config = load_config(&cli.global, None, None)?;
+            let db = open_db(&config).await?;
+            import::check(&db, &input, threshold)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
         }
         Command::Seed(SeedCommand::Partners { count }) => {
             let config = load_config(&cli.global, None, None)?;

@@ -132,9 +132,12 @@ pub struct Candidate {
 /// Tuning of candidate generation.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
-    /// A token in more records than this is "common" (default: the larger of
-    /// 2,000 and 0.05 % of the records).
+    /// A token in more records than this is "common": it finds records only
+    /// together with another token (posting lists are intersected), never
+    /// alone (default 1,000).
     pub common_min: usize,
+    /// A misspelt token's look-alikes count only when this rare (default 200).
+    pub fuzzy_max: usize,
     /// How many blocked records are scored in full per query.
     pub rescore: usize,
 }
@@ -142,8 +145,9 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            common_min: 2_000,
-            rescore: 64,
+            common_min: 1_000,
+            fuzzy_max: 200,
+            rescore: 128,
         }
     }
 }
@@ -314,10 +318,6 @@ impl Index {
         true
     }
 
-    fn common_min(&self) -> usize {
-        self.settings.common_min.max(self.live / 2_000)
-    }
-
     /// Vocabulary tokens close to `t` with a weight factor: 1 for `t` itself,
     /// 0.8 within one edit, 0.6 within two (long tokens only). Candidates
     /// come from shared one-deletion variants.
@@ -362,7 +362,8 @@ impl Index {
 
         // Blocking: weight each record by the rarity of the tokens it shares.
         let total = (self.live.max(1)) as f64;
-        let common_min = self.common_min();
+        let common_min = self.settings.common_min;
+        let fuzzy_max = self.settings.fuzzy_max;
         let idf = |id: u32| {
             (total / self.postings[id as usize].len().max(1) as f64)
                 .ln()
@@ -371,7 +372,7 @@ impl Index {
         let mut weight: FxMap<u32, f32> = FxMap::default();
         let mut near = Vec::new();
         let mut common: Vec<(u32, f32)> = Vec::new();
-        let mut rare_exact = false;
+        let mut rare_hits = 0usize;
         for t in &n.tokens {
             self.near_tokens(t, &mut scratch, &mut near);
             for &(id, factor) in &near {
@@ -379,42 +380,21 @@ impl Index {
                 if post.is_empty() {
                     continue;
                 }
-                if post.len() > common_min {
+                if post.len() > common_min || (factor < 1.0 && post.len() > fuzzy_max) {
                     common.push((id, factor));
                     continue;
                 }
-                rare_exact |= factor == 1.0;
+                rare_hits += 1;
                 let w = idf(id) * factor;
                 for &slot in post {
                     *weight.entry(slot).or_default() += w;
                 }
             }
         }
-        // Common words ("Global Data Systems") find records by appearing
-        // together: intersect the postings of the rarest pairs.
+        // Records found by their rare tokens also earn the common ones they share.
         common.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
         common.dedup_by_key(|c| c.0);
         common.sort_by_key(|c| self.postings[c.0 as usize].len());
-        if common.len() >= 2 {
-            let firsts = common.len().min(3);
-            for i in 0..firsts {
-                for j in i + 1..firsts {
-                    let (a, b) = (
-                        &self.postings[common[i].0 as usize],
-                        &self.postings[common[j].0 as usize],
-                    );
-                    intersect(a, b, |slot| {
-                        weight.entry(slot).or_default();
-                    });
-                }
-            }
-        } else if let (Some(&(only, _)), false) = (common.first(), rare_exact) {
-            for &slot in self.postings[only as usize].iter().take(100_000) {
-                if self.entries[slot as usize].country == country {
-                    weight.entry(slot).or_default();
-                }
-            }
-        }
         if !common.is_empty() {
             for (slot, w) in weight.iter_mut() {
                 let tokens = &self.entries[*slot as usize].tokens;
@@ -422,6 +402,30 @@ impl Index {
                     if tokens.binary_search(&id).is_ok() {
                         *w += idf(id) * factor;
                     }
+                }
+            }
+        }
+        // Common words ("Global Data Systems") find records by appearing
+        // together: intersect the postings of the rarest pairs. Sequential
+        // merges, no look-ups per record.
+        if common.len() >= 2 {
+            let firsts = common.len().min(3);
+            for i in 0..firsts {
+                for j in i + 1..firsts {
+                    let (a, b) = (common[i], common[j]);
+                    let w = idf(a.0) * a.1 + idf(b.0) * b.1;
+                    intersect(
+                        &self.postings[a.0 as usize],
+                        &self.postings[b.0 as usize],
+                        |slot| *weight.entry(slot).or_default() += w,
+                    );
+                }
+            }
+        } else if let (Some(&(only, factor)), 0) = (common.first(), rare_hits) {
+            let w = idf(only) * factor;
+            for &slot in self.postings[only as usize].iter().take(20_000) {
+                if self.entries[slot as usize].country == country {
+                    *weight.entry(slot).or_default() += w;
                 }
             }
         }
@@ -696,6 +700,7 @@ mod tests {
     fn names_of_common_words_only_are_found_in_their_country() {
         let mut ix = Index::new(Settings {
             common_min: 1,
+            fuzzy_max: 1,
             rescore: 64,
         });
         ix.upsert(

@@ -32,7 +32,7 @@ CREATE TABLE deals (
     seller             TEXT,
     notes              TEXT,
     extra              TEXT NOT NULL DEFAULT '{}',
-    conflict_score     REAL,
+    conflict_score     TEXT,
     decision_rule      TEXT,
     decision_reason    TEXT,
     protection_until   TEXT,

@@ -244,7 +244,8 @@ fn from_row(r: &AnyRow) -> StoreResult<Deal> {
         seller: db::opt_str(r, "seller")?,
         notes: db::opt_str(r, "notes")?,
         fields: serde_json::from_str(&r.try_get::<String, _>("extra")?).unwrap_or_default(),
-        conflict_score: r.try_get::<Option<f64>, _>("conflict_score")?,
+        // Stored as text: sqlx's Any driver cannot bind a NULL float portably.
+        conflict_score: db::opt_str(r, "conflict_score")?.and_then(|s| s.parse().ok()),
         decision_rule: db::opt_str(r, "decision_rule")?,
         decision_reason: db::opt_str(r, "decision_reason")?,
         protection_until: db::opt_str(r, "protection_until")?,
@@ -666,7 +667,7 @@ pub async fn insert(
     let decision = submit.then(|| decide_for(&partner.id, rules, found));
     let status = decision.as_ref().map(|d| d.status).unwrap_or(Status::Draft);
     let protection = (status == Status::Approved).then(|| plus_days(&today, rules.protection_days));
-    let top = found.first().map(|r| r.candidate.score);
+    let top = found.first().map(|r| format!("{:.3}", r.candidate.score));
     sqlx::query(
         "INSERT INTO deals (id, partner_id, program, status, customer_name, customer_domain, customer_country, \
          customer_city, customer_address, customer_tax_id, products, amount, currency, expected_close, seller, notes, \
@@ -771,7 +772,7 @@ pub async fn act(
     let mut protection = deal.protection_until.clone();
     let mut extensions = deal.extensions;
     let mut extension_requested = deal.extension_requested_at.clone();
-    let mut score = deal.conflict_score;
+    let mut score = deal.conflict_score.map(|s| format!("{s:.3}"));
     match action {
         Action::Submit => {
             let found = conflicts(db, matcher, &deal.customer(), Some(&deal.id)).await?;
@@ -779,7 +780,7 @@ pub async fn act(
             status = d.status;
             rule = d.rule;
             reason = Some(d.reason);
-            score = found.first().map(|r| r.candidate.score);
+            score = found.first().map(|r| format!("{:.3}", r.candidate.score));
             if status == Status::Approved {
                 protection = Some(plus_days(&today, rules.protection_days));
             }

@@ -11,7 +11,7 @@ use trellis_core::org::Role;
 
 crate::on_both_backends!(vendor_creates_partner_and_partner_admin_sees_only_their_own);
 
-fn shot_dir(b: Backend) -> PathBuf {
+pub(crate) fn shot_dir(b: Backend) -> PathBuf {
     let base = std::env::var("TRELLIS_SCREENSHOT_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {

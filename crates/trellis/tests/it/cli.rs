@@ -8,7 +8,171 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 
-crate::on_both_backends!(cli_creates_users_and_tokens_that_the_server_accepts);
+crate::on_both_backends!(
+    cli_creates_users_and_tokens_that_the_server_accepts,
+    csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch,
+);
+
+async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Backend) {
+    let db = TestDb::new(b).await;
+    let url = db.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, body: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    run_ok(trellis(&["migrate", "--database-url", &url]), "");
+    let pool = db.open().await;
+    let count = |table: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(pool.pool())
+                .await
+                .unwrap()
+        }
+    };
+
+    // Accounts: a bad line rejects the file, naming the line and the field.
+    let bad = file(
+        "accounts-bad.csv",
+        "external_id,name,domain,country,city,owner,house\ncrm-1,Siemens AG,siemens.com,DE,München,Key accounts,yes\ncrm-2,,x.de,ZZ,,,maybe\ncrm-3,Bosch GmbH,not a domain,DE,,,no\n",
+    );
+    let err = run_err(
+        trellis(&["import", "accounts", &bad, "--database-url", &url]),
+        "",
+    );
+    assert!(
+        err.contains("accounts-bad.csv:3: house: must be yes or no"),
+        "{err}"
+    );
+    assert!(err.contains("accounts-bad.csv:4: domain:"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(count("accounts").await, 0);
+    let bad_header = file("accounts-header.csv", "name,country,colour\nA,DE,red\n");
+    let err = run_err(
+        trellis(&["import", "accounts", &bad_header, "--database-url", &url]),
+        "",
+    );
+    assert!(
+        err.contains("accounts-header.csv:1: unknown column(s) colour"),
+        "{err}"
+    );
+
+    let good = file(
+        "accounts.csv",
+        "external_id,name,domain,country,city,owner,house\ncrm-1,Siemens AG,siemens.com,DE,München,Key accounts,yes\ncrm-2,Nordic Freight Lines AB,nordicfreight.se,SE,Göteborg,,no\n",
+    );
+    let out = run_ok(
+        trellis(&["import", "accounts", &good, "--database-url", &url]),
+        "",
+    );
+    assert!(out.contains("2 account(s) created, 0 updated"), "{out}");
+    let out = run_ok(
+        trellis(&["import", "accounts", &good, "--database-url", &url]),
+        "",
+    );
+    assert!(
+        out.contains("0 account(s) created, 2 updated"),
+        "re-import updates: {out}"
+    );
+    assert_eq!(count("accounts").await, 2);
+
+    // Deals of one partner.
+    let out = run_ok(
+        trellis(&["seed", "partners", "--count", "1", "--database-url", &url]),
+        "",
+    );
+    assert!(out.contains("created 1 partners"), "{out}");
+    let close = (chrono::Utc::now().date_naive() + chrono::Days::new(40))
+        .format("%Y-%m-%d")
+        .to_string();
+    let header =
+        "customer_name,customer_domain,contact_email,country,city,amount,currency,expected_close";
+    let bad = file(
+        "deals-bad.csv",
+        &format!("{header}\nKovalo Analytics Ltd,kovalo.co.uk,,GB,Leeds,12000,GBP,{close}\nBroken Co,,,XX,,0,EUR,2020-01-01\n"),
+    );
+    let err = run_err(
+        trellis(&[
+            "import",
+            "deals",
+            &bad,
+            "--partner",
+            "load-0000000",
+            "--database-url",
+            &url,
+        ]),
+        "",
+    );
+    assert!(err.contains("deals-bad.csv:3:"), "{err}");
+    for field in ["customer_domain", "country", "amount", "expected_close"] {
+        assert!(err.contains(&format!("{field}:")), "{field}: {err}");
+    }
+    assert_eq!(count("deals").await, 0, "nothing written");
+    let good = file(
+        "deals.csv",
+        &format!(
+            "{header}\nKovalo Analytics Ltd,kovalo.co.uk,,GB,Leeds,12000,GBP,{close}\nSiemens Aktiengesellschaft,,einkauf@siemens.com,DE,,50000,EUR,{close}\nKovalo Analytics,,sales@kovalo.co.uk,GB,,9000,GBP,{close}\n"
+        ),
+    );
+    let out = run_ok(
+        trellis(&[
+            "import",
+            "deals",
+            &good,
+            "--partner",
+            "load-0000000",
+            "--database-url",
+            &url,
+        ]),
+        "",
+    );
+    assert!(out.contains("3 registration(s)"), "{out}");
+    assert!(out.contains("1 rejected"), "the house account: {out}");
+    assert!(
+        out.contains("2 submitted"),
+        "the second Kovalo line goes to review: {out}"
+    );
+    assert_eq!(count("deals").await, 3);
+
+    // Batch conflict check: one line per input line.
+    let input = file(
+        "check.csv",
+        "id,customer_name,customer_domain,country,city\nq1,KOVALO ANALYTICS LIMITED,https://www.kovalo.co.uk,GB,\nq2,Zentrix Labs,zentrix.io,US,\nq3,Siemens,,DE,\n",
+    );
+    let out = run_ok(
+        trellis(&[
+            "conflicts",
+            "check",
+            "--input",
+            &input,
+            "--database-url",
+            &url,
+        ]),
+        "",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(
+        lines[0].starts_with("line,id,customer_name,conflict,score"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("2,q1,KOVALO ANALYTICS LIMITED,yes,"),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("same registrable domain (kovalo.co.uk)"),
+        "{out}"
+    );
+    assert!(lines[2].starts_with("3,q2,Zentrix Labs,no,"), "{out}");
+    assert!(
+        lines[3].starts_with("4,q3,Siemens,yes,") && lines[3].contains("account"),
+        "{out}"
+    );
+}
 
 fn trellis(args: &[&str]) -> Command {
     let mut c = Command::new(BIN);

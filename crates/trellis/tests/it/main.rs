@@ -9,6 +9,7 @@ mod api_partners;
 mod audit;
 mod auth_api;
 mod browser;
+mod browser_deals;
 mod cli;
 mod deals;
 mod isolation;

@@ -218,7 +218,7 @@ impl RegisterDeal {
             customer_address: text(&self.address),
             customer_tax_id: text(&self.tax_id),
             products: text(&self.products),
-            amount: amount.to_string(),
+            amount: trellis_core::program::economics::cents(amount).to_string(),
             currency,
             expected_close: close,
             seller: text(&self.seller),

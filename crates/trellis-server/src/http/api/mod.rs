@@ -3,7 +3,7 @@
 //! [`router`], so the document and the routes cannot drift apart.
 
 pub(crate) mod audit;
-pub(crate) mod deals;
+pub mod deals;
 pub(crate) mod me;
 pub(crate) mod partners;
 pub(crate) mod programs;

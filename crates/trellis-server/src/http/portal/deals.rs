@@ -258,15 +258,15 @@ pub async fn new_form(
         .partner_id
         .clone()
         .or(q.partner_id.filter(|p| !p.is_empty()));
-    form_page(
-        &state,
-        &who,
-        partner.as_deref(),
-        BTreeMap::new(),
-        None,
-        StatusCode::OK,
-    )
-    .await
+    // A sensible default saves a field: most deals are expected within weeks.
+    let mut v = BTreeMap::new();
+    v.insert(
+        "expected_close".to_string(),
+        (chrono::Utc::now().date_naive() + chrono::Days::new(30))
+            .format("%Y-%m-%d")
+            .to_string(),
+    );
+    form_page(&state, &who, partner.as_deref(), v, None, StatusCode::OK).await
 }
 
 /// Registers from the form: every posted field by its name; program fields as `f_<name>`.
