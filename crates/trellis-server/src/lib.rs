@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod http;
+pub mod import;
 pub mod matcher;
 pub mod store;
 pub mod telemetry;

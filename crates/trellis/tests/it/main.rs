@@ -15,5 +15,6 @@ mod deals;
 mod isolation;
 mod openapi;
 mod portal;
+mod portal_deals;
 mod portal_programs;
 mod programs;

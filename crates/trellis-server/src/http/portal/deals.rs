@@ -467,3 +467,139 @@ pub async fn bulk(State(state): State<AppState>, f: CsrfForm<Vec<(String, String
         )
     }
 }
+
+#[derive(Deserialize, Default)]
+pub struct ImportForm {
+    #[serde(default)]
+    partner_id: String,
+    #[serde(default)]
+    source: String,
+}
+
+async fn import_page(
+    state: &AppState,
+    who: &PortalUser,
+    form: &ImportForm,
+    problems: Vec<String>,
+    done: Option<Vec<(String, usize)>>,
+    status: StatusCode,
+) -> Response {
+    let partners_list: Vec<(String, String)> = if who.principal.is_vendor() {
+        match partners::list(
+            &state.db,
+            &who.principal.partner_scope(),
+            &partners::PartnerFilter {
+                limit: Some(200),
+                ..Default::default()
+            },
+        )
+        .await
+        {
+            Ok((p, _)) => p.into_iter().map(|p| (p.id, p.name)).collect(),
+            Err(e) => return internal_page(state, e),
+        }
+    } else {
+        Vec::new()
+    };
+    render(
+        state,
+        status,
+        "deals_import.html",
+        minijinja::context! {
+            title => "Import deals", nav => "deals", me => who.me(), csrf => &who.csrf,
+            partners => partners_list, partner_id => &form.partner_id, source => &form.source,
+            problems, done, columns => "customer_name,customer_domain,contact_email,country,city,address,tax_id,products,amount,currency,expected_close,seller,notes",
+        },
+    )
+}
+
+pub async fn import_form(State(state): State<AppState>, who: PortalUser) -> Response {
+    import_page(
+        &state,
+        &who,
+        &ImportForm::default(),
+        Vec::new(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Imports pasted or loaded CSV: every line checked first, all or nothing.
+pub async fn import(
+    State(state): State<AppState>,
+    f: super::programs::ProgramForm<ImportForm>,
+) -> Response {
+    let who = f.who;
+    let form = ImportForm {
+        partner_id: f.form.partner_id.trim().to_string(),
+        source: f.form.source.replace("\r\n", "\n"),
+    };
+    let partner_id = match &who.principal.partner_id {
+        Some(own) => own.clone(),
+        None => form.partner_id.clone(),
+    };
+    let partner = match crate::http::api::partners::visible_partner(
+        &state,
+        &who.principal,
+        &partner_id,
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(_) => {
+            return import_page(
+                &state,
+                &who,
+                &form,
+                vec!["Choose the partner the deals belong to.".into()],
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    };
+    if who.principal.is_vendor() && !who.principal.can_manage_partner(partner.as_ref()) {
+        return message_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "Only the partner's channel manager or a vendor admin imports on its behalf.",
+        );
+    }
+    match crate::import::deals(
+        &state.db,
+        &state.matcher,
+        &who.actor,
+        &partner,
+        "upload",
+        &form.source,
+    )
+    .await
+    {
+        Ok(by_status) => {
+            let done: Vec<(String, usize)> = by_status.into_iter().collect();
+            import_page(
+                &state,
+                &who,
+                &ImportForm::default(),
+                Vec::new(),
+                Some(done),
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(crate::import::ImportError::Rejected(r)) => {
+            import_page(
+                &state,
+                &who,
+                &form,
+                r.0,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => internal_page(&state, e),
+    }
+}

@@ -94,6 +94,10 @@ impl Templates {
             ("deals.html", include_str!("../../../templates/deals.html")),
             ("deal.html", include_str!("../../../templates/deal.html")),
             (
+                "deals_import.html",
+                include_str!("../../../templates/deals_import.html"),
+            ),
+            (
                 "deal_form.html",
                 include_str!("../../../templates/deal_form.html"),
             ),
@@ -403,6 +407,7 @@ pub fn router() -> Router<AppState> {
         .route("/deals", get(deals::list).post(deals::create))
         .route("/deals/new", get(deals::new_form))
         .route("/deals/bulk", post(deals::bulk))
+        .route("/deals/import", get(deals::import_form).post(deals::import))
         .route("/deals/{id}", get(deals::show))
         .route("/deals/{id}/act", post(deals::act))
         .route("/programs", get(programs::list).post(programs::upload))
