@@ -434,6 +434,28 @@ pub fn domain(raw: &str) -> Option<Domain> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Normalising twice changes nothing; case, accents and punctuation
+        /// around the words never matter; the key is lower-case ASCII words.
+        #[test]
+        fn normalisation_is_stable(words in proptest::collection::vec("[A-Za-zÀ-ÿ]{1,10}", 1..5), sep in "[ ,.\\-/]{1,3}") {
+            let raw = words.join(&sep);
+            let once = name(&raw);
+            prop_assert_eq!(&name(&once.key).key, &once.key, "idempotent");
+            prop_assert_eq!(&name(&raw.to_uppercase()).key, &once.key, "case");
+            prop_assert_eq!(&name(&format!("  {raw}!! ")).key, &once.key, "punctuation");
+            prop_assert!(once.key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == ' ') || !once.key.is_ascii());
+            prop_assert!(!once.key.contains("  "));
+        }
+
+        #[test]
+        fn any_legal_form_suffix_is_dropped(base in "[A-Z][a-z]{3,9} [A-Z][a-z]{3,9}", form in proptest::sample::select(vec!["Inc.", "LLC", "Ltd", "GmbH", "AG", "S.A.", "SAS", "SARL", "B.V.", "N.V.", "Oy", "AB", "A/S", "Pty Ltd", "K.K.", "S.p.A.", "S.r.l.", "plc", "Corp", "Co"])) {
+            prop_assume!(!GENERIC.iter().any(|g| base.to_lowercase().contains(g)));
+            prop_assert_eq!(name(&format!("{base} {form}")).key, name(&base).key);
+        }
+    }
 
     fn key(s: &str) -> String {
         name(s).key

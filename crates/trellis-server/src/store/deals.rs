@@ -949,3 +949,47 @@ pub async fn expiry_job(state: crate::http::AppState) {
         }
     }
 }
+
+/// An in-app notification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Notification {
+    pub id: String,
+    pub at: String,
+    pub subject: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub read: bool,
+}
+
+/// A user's in-app notifications, newest first (at most 100).
+pub async fn notifications(db: &Db, user_id: &str) -> StoreResult<Vec<Notification>> {
+    let rows = sqlx::query(
+        "SELECT id, at, subject, body, link, read_at FROM outbox WHERE user_id = $1 AND channel = 'in-app' \
+         ORDER BY at DESC, id DESC LIMIT 100",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Notification {
+                id: r.try_get("id")?,
+                at: r.try_get("at")?,
+                subject: r.try_get("subject")?,
+                body: r.try_get("body")?,
+                link: db::opt_str(r, "link")?,
+                read: db::opt_str(r, "read_at")?.is_some(),
+            })
+        })
+        .collect()
+}
+
+/// Marks all of a user's in-app notifications read.
+pub async fn mark_read(db: &Db, user_id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE outbox SET read_at = $1 WHERE user_id = $2 AND channel = 'in-app' AND read_at IS NULL")
+        .bind(db::now())
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

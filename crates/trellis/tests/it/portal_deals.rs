@@ -130,4 +130,34 @@ async fn upload_page_and_bulk_decisions(b: Backend) {
         .await
         .unwrap();
     assert_eq!(approved, 2);
+
+    // The partner admin reads about it in the portal (and the same by e-mail, queued).
+    let html = c
+        .get(format!("{base}/notifications"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Deal registration approved: Kovalo Analytics"),
+        "{html}"
+    );
+    assert!(html.contains("class=\"card unread\""));
+    let csrf = csrf_of(&html);
+    c.post(format!("{base}/notifications/read"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let html = c
+        .get(format!("{base}/notifications"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("class=\"card unread\""));
 }

@@ -603,3 +603,24 @@ pub async fn import(
         Err(e) => internal_page(&state, e),
     }
 }
+
+pub async fn notifications(State(state): State<AppState>, who: PortalUser) -> Response {
+    match deals::notifications(&state.db, &who.user.id).await {
+        Ok(items) => render(
+            &state,
+            StatusCode::OK,
+            "notifications.html",
+            minijinja::context! {
+                title => "Notifications", nav => "notifications", me => who.me(), csrf => &who.csrf, items,
+            },
+        ),
+        Err(e) => internal_page(&state, e),
+    }
+}
+
+pub async fn mark_read(State(state): State<AppState>, f: CsrfForm<super::NoFields>) -> Response {
+    match deals::mark_read(&state.db, &f.who.user.id).await {
+        Ok(()) => Redirect::to("/notifications").into_response(),
+        Err(e) => internal_page(&state, e),
+    }
+}

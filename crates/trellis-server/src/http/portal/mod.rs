@@ -94,6 +94,10 @@ impl Templates {
             ("deals.html", include_str!("../../../templates/deals.html")),
             ("deal.html", include_str!("../../../templates/deal.html")),
             (
+                "notifications.html",
+                include_str!("../../../templates/notifications.html"),
+            ),
+            (
                 "deals_import.html",
                 include_str!("../../../templates/deals_import.html"),
             ),
@@ -407,6 +411,8 @@ pub fn router() -> Router<AppState> {
         .route("/deals", get(deals::list).post(deals::create))
         .route("/deals/new", get(deals::new_form))
         .route("/deals/bulk", post(deals::bulk))
+        .route("/notifications", get(deals::notifications))
+        .route("/notifications/read", post(deals::mark_read))
         .route("/deals/import", get(deals::import_form).post(deals::import))
         .route("/deals/{id}", get(deals::show))
         .route("/deals/{id}/act", post(deals::act))
