@@ -114,6 +114,31 @@ impl Principal {
     pub fn can_enroll_partner(&self, p: PartnerRef<'_>) -> bool {
         self.can_manage_partner(p)
     }
+
+    /// May read and decide applications to become a partner.
+    pub fn can_review_applications(&self) -> bool {
+        self.is_vendor()
+    }
+
+    /// May publish new versions of partner agreements.
+    pub fn can_manage_agreements(&self) -> bool {
+        self.role == Role::VendorAdmin
+    }
+
+    /// May accept the partner's agreement on its behalf.
+    pub fn can_accept_agreement(&self, p: PartnerRef<'_>) -> bool {
+        self.role == Role::PartnerAdmin && self.is_member_of(p.id)
+    }
+
+    /// May move the partnership to another lifecycle stage.
+    pub fn can_move_stage(&self, p: PartnerRef<'_>) -> bool {
+        self.can_manage_partner(p)
+    }
+
+    /// May tick (or reopen) the partner's onboarding tasks by hand.
+    pub fn can_tick_onboarding(&self, p: PartnerRef<'_>) -> bool {
+        self.can_manage_partner(p) || self.can_accept_agreement(p)
+    }
 }
 
 #[cfg(test)]

@@ -440,6 +440,7 @@ pub fn decide(rules: &Rules, conflicts: &[Conflict<'_>]) -> Decision {
                 match c.candidate.kind {
                     Kind::Account => "an existing customer of the vendor",
                     Kind::Registration => "an earlier registration",
+                    Kind::Partner | Kind::Application => "another record",
                 },
                 c.candidate.score
             ),

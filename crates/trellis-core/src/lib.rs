@@ -10,6 +10,7 @@ pub mod deals;
 pub mod matching;
 pub mod org;
 pub mod program;
+pub mod recruit;
 pub mod validate;
 
 pub use validate::{FieldError, FieldErrors};

@@ -42,6 +42,11 @@ pub struct Config {
     pub log: String,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_proxy_headers: bool,
+    /// Where e-mail goes: `smtp://host:25`, `smtp://user:pass@host:587?tls=required`
+    /// or `smtps://user:pass@host:465`. Unset: e-mail stays in the outbox.
+    pub smtp_url: Option<String>,
+    /// The sender of Trellis's e-mail (default `Trellis <trellis@localhost>`).
+    pub mail_from: String,
 }
 
 impl Default for Config {
@@ -53,6 +58,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log: "info".into(),
             trust_proxy_headers: false,
+            smtp_url: None,
+            mail_from: "Trellis <trellis@localhost>".into(),
         }
     }
 }
@@ -66,6 +73,8 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("log", &self.log)
             .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
             .finish()
     }
 }
@@ -116,6 +125,8 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     log: Option<String>,
     trust_proxy_headers: Option<bool>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
 }
 
 impl Config {
@@ -142,6 +153,8 @@ impl Config {
             set(&mut c.log_format, f.log_format);
             set(&mut c.log, f.log);
             set(&mut c.trust_proxy_headers, f.trust_proxy_headers);
+            c.smtp_url = f.smtp_url.or(c.smtp_url);
+            set(&mut c.mail_from, f.mail_from);
         }
         let var = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
         set(&mut c.database_url, var("TRELLIS_DATABASE_URL"));
@@ -151,6 +164,8 @@ impl Config {
             c.log_format = LogFormat::parse("TRELLIS_LOG_FORMAT", &v)?;
         }
         set(&mut c.log, var("TRELLIS_LOG"));
+        c.smtp_url = var("TRELLIS_SMTP_URL").or(c.smtp_url);
+        set(&mut c.mail_from, var("TRELLIS_MAIL_FROM"));
         if let Some(v) = var("TRELLIS_TRUST_PROXY_HEADERS") {
             c.trust_proxy_headers = match v.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" => true,
@@ -193,7 +208,25 @@ impl Config {
                 });
             }
         }
+        self.mailer()?;
         Ok(())
+    }
+
+    /// The SMTP sender, if `smtp_url` is set.
+    pub fn mailer(&self) -> Result<Option<crate::mail::Mailer>, ConfigError> {
+        let invalid = |e: crate::mail::MailConfigError| ConfigError::Invalid {
+            key: e.key.into(),
+            message: e.message,
+        };
+        match &self.smtp_url {
+            Some(url) => crate::mail::Mailer::new(url, &self.mail_from)
+                .map(Some)
+                .map_err(invalid),
+            // Checks the sender all the same.
+            None => crate::mail::Mailer::new("smtp://localhost", &self.mail_from)
+                .map(|_| None)
+                .map_err(invalid),
+        }
     }
 
     /// The URL people use to reach this server, without a trailing slash.
@@ -294,5 +327,42 @@ mod tests {
             !dbg.contains("s3cret") && dbg.contains("trellis:***@db"),
             "{dbg}"
         );
+        let c = Config {
+            smtp_url: Some("smtps://prm:m41lpass@mail.example.com:465".into()),
+            ..Config::default()
+        };
+        let dbg = format!("{c:?}");
+        assert!(
+            !dbg.contains("m41lpass") && dbg.contains("prm:***@mail"),
+            "{dbg}"
+        );
+    }
+
+    #[test]
+    fn smtp_settings_are_checked() {
+        let c = Config::load(
+            None,
+            &env(&[
+                ("TRELLIS_SMTP_URL", "smtp://127.0.0.1:2525"),
+                ("TRELLIS_MAIL_FROM", "Acme PRM <prm@acme.example>"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(c.mailer().unwrap().is_some());
+        let err = Config::load(
+            None,
+            &env(&[("TRELLIS_SMTP_URL", "http://mail")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("smtp_url:"), "{err}");
+        let err = Config::load(
+            None,
+            &env(&[("TRELLIS_MAIL_FROM", "nobody")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("mail_from:"), "{err}");
     }
 }

@@ -83,6 +83,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_deals.sql"),
         postgres: include_str!("../migrations/postgres/0003_deals.sql"),
     },
+    Migration {
+        version: 4,
+        name: "mail",
+        sqlite: include_str!("../migrations/sqlite/0004_mail.sql"),
+        postgres: include_str!("../migrations/postgres/0004_mail.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "recruit",
+        sqlite: include_str!("../migrations/sqlite/0005_recruit.sql"),
+        postgres: include_str!("../migrations/postgres/0005_recruit.sql"),
+    },
 ];
 
 /// A shared handle to the database.

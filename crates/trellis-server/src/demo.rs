@@ -256,6 +256,82 @@ async fn load_programs(db: &Db, actor: &Actor) -> StoreResult<()> {
     Ok(())
 }
 
+const AGREEMENT: &str = "# Aurora partner agreement\n\n\
+This agreement sets out how Aurora Analytics and the partner work together.\n\n\
+## 1. Deal registration\n\n\
+A registration approved by Aurora is protected for the period the partner program sets. \
+Aurora does not sell directly on a protected opportunity.\n\n\
+## 2. Payment\n\n\
+Margins, rebates and funds are paid **30 days** after the end of the period they are earned in, \
+as shown on the partner's statement.\n\n\
+## 3. Term\n\n\
+One year, renewed unless either side ends it with 90 days' notice.\n";
+
+/// Agreements and two applications waiting for review (one a likely duplicate).
+async fn load_recruiting(db: &Db, actor: &Actor) -> StoreResult<()> {
+    crate::store::agreements::create(db, actor, "*", "Aurora partner agreement", AGREEMENT).await?;
+    crate::store::agreements::create(
+        db,
+        actor,
+        "reseller",
+        "Aurora reseller agreement",
+        &AGREEMENT.replace("# Aurora partner agreement", "# Aurora reseller agreement"),
+    )
+    .await?;
+    let program = trellis_core::program::parse(PROGRAMS[0])
+        .map_err(|e| StoreError::Internal(format!("demo program: {e}")))?;
+    let applicants = [
+        (
+            "Kovalo Cloud GmbH",
+            "kovalo-cloud.de",
+            "DE",
+            "120",
+            "cloud-migration, managed-services",
+            "Jana Vogel",
+            "jana.vogel@kovalo-cloud.de",
+        ),
+        (
+            "BrightPath IT",
+            "brightpath-it.de",
+            "DE",
+            "45",
+            "cloud-migration",
+            "Tom Becker",
+            "tom@brightpath-it.de",
+        ),
+    ];
+    for (company, domain, country, employees, caps, name, email) in applicants {
+        let input = trellis_core::recruit::ApplicationInput {
+            company: company.into(),
+            domain: domain.into(),
+            country: country.into(),
+            employees: employees.into(),
+            partner_type: "reseller".into(),
+            capabilities: vec![caps.into()],
+            segments: vec!["dach-midmarket".into()],
+            contact_name: name.into(),
+            contact_email: email.into(),
+            ..Default::default()
+        };
+        let app =
+            trellis_core::recruit::validate(&input, Some(&program)).map_err(StoreError::Invalid)?;
+        let fit = trellis_core::recruit::fit(&program, &app);
+        let duplicates = crate::store::applications::duplicates(db, &app).await?;
+        crate::store::applications::submit(
+            db,
+            crate::store::applications::Submission {
+                program: Some("aurora-cloud"),
+                application: &app,
+                fit: &fit,
+                duplicates: &duplicates,
+                ip: "192.0.2.10",
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// The vendor's accounts and a few registrations, one of them in conflict.
 async fn load_deals(db: &Db, actor: &Actor) -> StoreResult<()> {
     use crate::store::accounts::{self, NewAccount};
@@ -508,6 +584,7 @@ pub async fn load(db: &Db) -> StoreResult<Vec<DemoLogin>> {
     }
     load_programs(db, &actor).await?;
     load_deals(db, &actor).await?;
+    load_recruiting(db, &actor).await?;
     sqlx::query("INSERT INTO settings (key, value) VALUES ('demo_loaded', $1)")
         .bind(crate::db::now())
         .execute(db.pool())

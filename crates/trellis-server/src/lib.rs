@@ -7,6 +7,7 @@ pub mod db;
 pub mod demo;
 pub mod http;
 pub mod import;
+pub mod mail;
 pub mod matcher;
 pub mod store;
 pub mod telemetry;

@@ -20,6 +20,9 @@ pub struct Options {
     pub threshold: f64,
     pub peer_queries: usize,
     pub peer: Option<PathBuf>,
+    /// Print this many of the slowest queries and of the duplicates missed
+    /// (not among the first five).
+    pub explain: usize,
 }
 
 /// Resident and peak memory of this process, in MiB (Linux).
@@ -116,6 +119,54 @@ fn print_quality(who: &str, q: &Quality) {
     );
 }
 
+fn describe(c: &synth::Company) -> String {
+    format!(
+        "{:?} · {} · {} · {}",
+        c.name,
+        c.domain.as_deref().unwrap_or("-"),
+        c.country,
+        c.city.as_deref().unwrap_or("-")
+    )
+}
+
+/// The slowest queries and the duplicates whose record was not found.
+fn explain(
+    records: &[synth::Company],
+    queries: &[synth::Query],
+    lat: &[f64],
+    found: &[Vec<Candidate>],
+    n: usize,
+) {
+    let by_id = |id: &str| {
+        id.strip_prefix('c')
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| records.get(i))
+            .filter(|r| r.id == id)
+    };
+    let mut order: Vec<usize> = (0..queries.len()).collect();
+    order.sort_by(|&a, &b| lat[b].total_cmp(&lat[a]));
+    println!("\nslowest queries:");
+    for &i in order.iter().take(n) {
+        println!("  {:.3} ms  {}", lat[i], describe(&queries[i].company));
+    }
+    println!("\nduplicates not among the first five:");
+    let missed = queries.iter().zip(found).filter(|(q, f)| {
+        q.truth
+            .as_deref()
+            .is_some_and(|t| !f.iter().take(5).any(|c| c.id == t))
+    });
+    for (q, f) in missed.take(n) {
+        println!("  query  {}", describe(&q.company));
+        if let Some(r) = q.truth.as_deref().and_then(by_id) {
+            println!("  record {}", describe(r));
+        }
+        for c in f {
+            let what = by_id(&c.id).map(describe).unwrap_or_default();
+            println!("    found {:.3} {}", c.score, what);
+        }
+    }
+}
+
 pub fn conflicts(o: &Options) -> ExitCode {
     let (rss0, _) = rss_mib();
     let t = Instant::now();
@@ -152,6 +203,7 @@ pub fn conflicts(o: &Options) -> ExitCode {
     let t = Instant::now();
     let (mut lat, found) = run_queries(&ix, &queries);
     let single_s = t.elapsed().as_secs_f64();
+    let lat_by_query = lat.clone();
     lat.sort_by(f64::total_cmp);
     println!(
         "single thread: p50 {:.3} ms · p99 {:.3} ms · max {:.3} ms · {:.0} queries/s",
@@ -179,6 +231,10 @@ pub fn conflicts(o: &Options) -> ExitCode {
         percentile(&both, 0.99),
         both.len() as f64 / two_s
     );
+
+    if o.explain > 0 {
+        explain(&records, &queries, &lat_by_query, &found, o.explain);
+    }
 
     let ours = measure(&queries, &found, o.threshold);
     let p = o.peer_queries.min(queries.len());

@@ -135,6 +135,9 @@ enum BenchCommand {
         /// Do not run the peer
         #[arg(long)]
         no_peer: bool,
+        /// Print this many of the slowest queries and of the missed duplicates
+        #[arg(long, default_value_t = 0)]
+        explain: usize,
     },
 }
 
@@ -238,6 +241,7 @@ fn main() -> ExitCode {
         peer_queries,
         peer,
         no_peer,
+        explain,
     }) = &cli.command
     {
         return bench::conflicts(&bench::Options {
@@ -247,6 +251,7 @@ fn main() -> ExitCode {
             threshold: *threshold,
             peer_queries: *peer_queries,
             peer: (!no_peer).then(|| peer.clone()),
+            explain: *explain,
         });
     }
     let rt = match tokio::runtime::Builder::new_multi_thread()

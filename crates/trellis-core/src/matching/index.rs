@@ -68,6 +68,10 @@ pub enum Kind {
     Registration,
     /// One of the vendor's known accounts (house account, existing customer).
     Account,
+    /// A partner organisation (duplicate checks of applications).
+    Partner,
+    /// An application to become a partner.
+    Application,
 }
 
 /// A customer as a partner or the vendor describes it.
@@ -140,6 +144,9 @@ pub struct Settings {
     pub fuzzy_max: usize,
     /// How many blocked records are scored in full per query.
     pub rescore: usize,
+    /// A name made of one common word only is looked for among this many
+    /// records of its country that have the word (default 20,000).
+    pub common_scan: usize,
 }
 
 impl Default for Settings {
@@ -148,6 +155,7 @@ impl Default for Settings {
             common_min: 1_000,
             fuzzy_max: 200,
             rescore: 128,
+            common_scan: 20_000,
         }
     }
 }
@@ -159,6 +167,10 @@ pub struct Index {
     vocab: FxMap<Box<str>, u32>,
     words: Vec<Box<str>>,
     postings: Vec<Vec<u32>>,
+    /// The postings of each token within one country (key: `local_key`), so
+    /// that a token too common worldwide can still block within the query's
+    /// country.
+    local: FxMap<u64, Vec<u32>>,
     deletions: FxMap<u64, Vec<u32>>,
     domains: FxMap<Box<str>, Vec<u32>>,
     live: usize,
@@ -216,6 +228,10 @@ fn country_code(c: &str) -> [u8; 2] {
     }
 }
 
+fn local_key(token: u32, country: [u8; 2]) -> u64 {
+    (u64::from(token) << 16) | (u64::from(country[0]) << 8) | u64::from(country[1])
+}
+
 fn sorted_key(n: &NormalName) -> String {
     let mut t: Vec<&str> = n.tokens.iter().map(String::as_str).collect();
     t.sort_unstable();
@@ -230,6 +246,7 @@ impl Index {
             vocab: FxMap::default(),
             words: Vec::new(),
             postings: Vec::new(),
+            local: FxMap::default(),
             deletions: FxMap::default(),
             domains: FxMap::default(),
             live: 0,
@@ -272,8 +289,13 @@ impl Index {
         let mut tokens: Vec<u32> = n.tokens.iter().map(|t| self.token_id(t)).collect();
         tokens.sort_unstable();
         tokens.dedup();
+        let country = country_code(c.country);
         for &t in &tokens {
             self.postings[t as usize].push(slot);
+            self.local
+                .entry(local_key(t, country))
+                .or_default()
+                .push(slot);
         }
         let domain = c
             .domain
@@ -291,7 +313,7 @@ impl Index {
             key: n.key.into(),
             tokens: tokens.into(),
             domain,
-            country: country_code(c.country),
+            country,
             city: c.city.map(normalize::place).unwrap_or_default().into(),
             alive: true,
         });
@@ -308,6 +330,9 @@ impl Index {
         e.alive = false;
         for &t in e.tokens.iter() {
             self.postings[t as usize].retain(|&s| s != slot);
+            if let Some(v) = self.local.get_mut(&local_key(t, e.country)) {
+                v.retain(|&s| s != slot);
+            }
         }
         if let Some(d) = &e.domain {
             if let Some(v) = self.domains.get_mut(d) {
@@ -369,6 +394,13 @@ impl Index {
                 .ln()
                 .max(0.1) as f32
         };
+        // A token's postings within the query's country.
+        let local = |id: u32| -> &[u32] {
+            self.local
+                .get(&local_key(id, country))
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+        };
         let mut weight: FxMap<u32, f32> = FxMap::default();
         let mut near = Vec::new();
         let mut common: Vec<(u32, f32)> = Vec::new();
@@ -377,16 +409,26 @@ impl Index {
             self.near_tokens(t, &mut scratch, &mut near);
             for &(id, factor) in &near {
                 let post = &self.postings[id as usize];
-                if post.is_empty() {
-                    continue;
-                }
-                if post.len() > common_min || (factor < 1.0 && post.len() > fuzzy_max) {
-                    common.push((id, factor));
+                let most = if factor < 1.0 { fuzzy_max } else { common_min };
+                // Rare worldwide: every record with it. Common worldwide but
+                // rare in the query's country: the records there. Common in
+                // the country too: only together with other tokens.
+                let list: &[u32] = if post.len() <= most {
+                    post
+                } else {
+                    let here = local(id);
+                    if here.len() > most {
+                        common.push((id, factor));
+                        continue;
+                    }
+                    here
+                };
+                if list.is_empty() {
                     continue;
                 }
                 rare_hits += 1;
                 let w = idf(id) * factor;
-                for &slot in post {
+                for &slot in list {
                     *weight.entry(slot).or_default() += w;
                 }
             }
@@ -394,7 +436,11 @@ impl Index {
         // Records found by their rare tokens also earn the common ones they share.
         common.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
         common.dedup_by_key(|c| c.0);
-        common.sort_by_key(|c| self.postings[c.0 as usize].len());
+        // Exact tokens pair up before look-alikes, rarer before commoner.
+        common.sort_by(|a, b| {
+            b.1.total_cmp(&a.1)
+                .then_with(|| local(a.0).len().cmp(&local(b.0).len()))
+        });
         if !common.is_empty() {
             for (slot, w) in weight.iter_mut() {
                 let tokens = &self.entries[*slot as usize].tokens;
@@ -405,28 +451,24 @@ impl Index {
                 }
             }
         }
-        // Common words ("Global Data Systems") find records by appearing
-        // together: intersect the postings of the rarest pairs. Sequential
-        // merges, no look-ups per record.
+        // Common words ("Global Data Systems") find records of the query's
+        // country by appearing together: intersect the in-country postings
+        // of the rarest pairs. Sequential merges, no look-ups per record.
         if common.len() >= 2 {
             let firsts = common.len().min(3);
             for i in 0..firsts {
                 for j in i + 1..firsts {
                     let (a, b) = (common[i], common[j]);
                     let w = idf(a.0) * a.1 + idf(b.0) * b.1;
-                    intersect(
-                        &self.postings[a.0 as usize],
-                        &self.postings[b.0 as usize],
-                        |slot| *weight.entry(slot).or_default() += w,
-                    );
+                    intersect(local(a.0), local(b.0), |slot| {
+                        *weight.entry(slot).or_default() += w
+                    });
                 }
             }
         } else if let (Some(&(only, factor)), 0) = (common.first(), rare_hits) {
             let w = idf(only) * factor;
-            for &slot in self.postings[only as usize].iter().take(20_000) {
-                if self.entries[slot as usize].country == country {
-                    *weight.entry(slot).or_default() += w;
-                }
+            for &slot in local(only).iter().take(self.settings.common_scan) {
+                *weight.entry(slot).or_default() += w;
             }
         }
         let mut blocked: Vec<(u32, f32)> = weight.into_iter().collect();
@@ -702,6 +744,7 @@ mod tests {
             common_min: 1,
             fuzzy_max: 1,
             rescore: 64,
+            common_scan: 100,
         });
         ix.upsert(
             "g1",

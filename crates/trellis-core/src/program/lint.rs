@@ -87,6 +87,7 @@ pub fn check(p: &Program, src: &str) -> Vec<Finding> {
         findings: Vec::new(),
     };
     duplicate_ids(&mut c, p);
+    duplicate_task_ids(&mut c, p);
     unknown_references(&mut c, p);
     gtm_coverage(&mut c, p);
     objectives(&mut c, p);
@@ -123,6 +124,24 @@ fn all_ids(p: &Program) -> Vec<(&'static str, &Spanned<String>)> {
     v.extend(p.tracks.iter().map(|x| ("track", &x.id)));
     v.extend(p.competitors.iter().map(|x| ("competitor", &x.id)));
     v
+}
+
+/// Task ids must be unique within their plan (plans may share task ids).
+fn duplicate_task_ids(c: &mut Checker, p: &Program) {
+    for plan in &p.onboarding {
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for t in &plan.tasks {
+            let (name, span) = id_of(&t.id);
+            if let Some(first) = seen.get(name) {
+                let line = c.lines.location(*first).line;
+                let msg =
+                    format!("onboarding task `{name}` is already in this plan at line {line}");
+                c.at("duplicate-id", Severity::Error, span, msg);
+            } else {
+                seen.insert(name, span.start);
+            }
+        }
+    }
 }
 
 fn duplicate_ids(c: &mut Checker, p: &Program) {
@@ -198,6 +217,11 @@ fn unknown_references(c: &mut Checker, p: &Program) {
         for o in &comp.offers {
             check(c, &o.partner_type, &types, "partner type");
             check(c, &o.segment, &segments, "segment");
+        }
+    }
+    for plan in &p.onboarding {
+        if let Some(t) = &plan.partner_type {
+            check(c, t, &types, "partner type");
         }
     }
 }

@@ -115,8 +115,82 @@ pub struct Program {
     pub economics: Vec<Economics>,
     #[serde(default)]
     pub competitors: Vec<Competitor>,
+    /// Onboarding checklists, per partner type.
+    #[serde(default)]
+    pub onboarding: Vec<OnboardingPlan>,
     #[serde(default)]
     pub check: CheckSettings,
+}
+
+/// The onboarding checklist of a partner type; a plan without `partner_type`
+/// applies to every type that has no plan of its own.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardingPlan {
+    #[schemars(with = "Option<String>")]
+    pub partner_type: Option<Spanned<String>>,
+    pub tasks: Vec<OnboardingTask>,
+}
+
+/// One item of an onboarding checklist.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardingTask {
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// What completes the task by itself (`manual`: the channel manager or
+    /// the partner ticks it).
+    #[serde(default)]
+    pub event: TaskEvent,
+}
+
+/// Events that complete onboarding tasks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskEvent {
+    /// The partner accepted the current agreement for its type.
+    AgreementAccepted,
+    /// One of the partner's users saved its profile, with a website.
+    ProfileCompleted,
+    /// The partner invited a user besides its admin.
+    UserAdded,
+    /// A training was completed (ticked by hand until Trellis has courses).
+    TrainingCompleted,
+    /// The partner registered a first deal.
+    DealRegistered,
+    #[default]
+    Manual,
+}
+
+impl TaskEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskEvent::AgreementAccepted => "agreement-accepted",
+            TaskEvent::ProfileCompleted => "profile-completed",
+            TaskEvent::UserAdded => "user-added",
+            TaskEvent::TrainingCompleted => "training-completed",
+            TaskEvent::DealRegistered => "deal-registered",
+            TaskEvent::Manual => "manual",
+        }
+    }
+}
+
+impl Program {
+    /// The onboarding tasks of a partner type: its own plan, else the plan
+    /// for every type, else none.
+    pub fn onboarding_for(&self, partner_type: &str) -> &[OnboardingTask] {
+        let own = self.onboarding.iter().find(|p| {
+            p.partner_type
+                .as_ref()
+                .is_some_and(|t| t.get_ref() == partner_type)
+        });
+        own.or_else(|| self.onboarding.iter().find(|p| p.partner_type.is_none()))
+            .map(|p| p.tasks.as_slice())
+            .unwrap_or(&[])
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

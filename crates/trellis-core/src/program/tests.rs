@@ -144,3 +144,37 @@ fn economics_are_exact() {
         Decimal::from((30000 - 26400) * 4 - 12000)
     );
 }
+
+#[test]
+fn onboarding_plans_are_checked_and_chosen_by_type() {
+    let unknown = variant(&[(
+        "[[onboarding]]\npartner_type = \"reseller\"",
+        "[[onboarding]]\npartner_type = \"wholesaler\"",
+    )]);
+    assert_eq!(codes(&unknown), BTreeSet::from(["unknown-reference"]));
+    let twice = variant(&[(
+        "{ id = \"add-sellers\", name = \"Invite your sellers\"",
+        "{ id = \"complete-profile\", name = \"Invite your sellers\"",
+    )]);
+    assert_eq!(codes(&twice), BTreeSet::from(["duplicate-id"]));
+    let p = parse(EXAMPLE).unwrap();
+    let ids = |ty: &str| -> Vec<String> {
+        p.onboarding_for(ty)
+            .iter()
+            .map(|t| t.id.get_ref().clone())
+            .collect()
+    };
+    assert_eq!(ids("reseller").len(), 5);
+    assert_eq!(
+        ids("msp"),
+        vec!["accept-agreement", "kickoff", "first-deal"]
+    );
+    assert_eq!(
+        p.onboarding_for("reseller")[0].event,
+        super::model::TaskEvent::AgreementAccepted
+    );
+    assert_eq!(
+        p.onboarding_for("msp")[1].event,
+        super::model::TaskEvent::Manual
+    );
+}

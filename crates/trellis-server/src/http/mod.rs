@@ -187,14 +187,30 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = router(self.state.clone());
-        let jobs = tokio::spawn(crate::store::deals::expiry_job(self.state.clone()));
+        let mut jobs = vec![tokio::spawn(crate::store::deals::expiry_job(
+            self.state.clone(),
+        ))];
+        // The configuration was checked at load; an SMTP URL means delivery.
+        if let Ok(Some(mailer)) = self.state.config.mailer() {
+            tracing::info!("e-mail is delivered over SMTP");
+            jobs.push(tokio::spawn(crate::mail::delivery_job(
+                self.state.db.clone(),
+                mailer,
+                self.state.config.public_url(),
+                std::time::Duration::from_secs(2),
+            )));
+        } else {
+            tracing::info!("no smtp_url: e-mail stays in the outbox (/admin/outbox)");
+        }
         let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        jobs.abort();
+        for job in jobs {
+            job.abort();
+        }
         served
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use sqlx::{any::AnyRow, Any, Row};
 use trellis_core::deals::{self, Action, Conflict, Decision, Rules, Side, Status};
 use trellis_core::matching::{Candidate, Customer, Kind, Reason};
+use trellis_core::program::model::TaskEvent;
 use utoipa::ToSchema;
 
 /// A deal registration.
@@ -218,6 +219,8 @@ fn kind_str(k: Kind) -> &'static str {
     match k {
         Kind::Registration => "registration",
         Kind::Account => "account",
+        Kind::Partner => "partner",
+        Kind::Application => "application",
     }
 }
 
@@ -519,22 +522,20 @@ async fn notify(
     link: &str,
 ) -> StoreResult<()> {
     for (user_id, email) in to {
-        for channel in ["in-app", "email"] {
-            sqlx::query(
-                "INSERT INTO outbox (id, at, channel, user_id, recipient, subject, body, link) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(db::now())
-            .bind(channel)
-            .bind(user_id)
-            .bind(email)
-            .bind(subject)
-            .bind(body)
-            .bind(link)
-            .execute(&mut **tx)
-            .await?;
-        }
+        sqlx::query(
+            "INSERT INTO outbox (id, at, channel, user_id, recipient, subject, body, link) \
+             VALUES ($1, $2, 'in-app', $3, $4, $5, $6, $7)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(db::now())
+        .bind(user_id)
+        .bind(email)
+        .bind(subject)
+        .bind(body)
+        .bind(link)
+        .execute(&mut **tx)
+        .await?;
+        crate::mail::queue(tx, Some(user_id), email, subject, body, Some(link)).await?;
     }
     Ok(())
 }
@@ -743,6 +744,7 @@ pub async fn insert(
     matcher::changed(tx, &matcher::deal_key(&id)).await?;
     if submit {
         announce(tx, &deal).await?;
+        super::onboarding::on_event(tx, actor, &partner.id, TaskEvent::DealRegistered).await?;
     }
     Ok(deal)
 }
@@ -898,6 +900,10 @@ pub async fn act(
             .await?;
         }
         _ => announce(&mut tx, &after).await?,
+    }
+    if status == Status::Won {
+        // A first deal won moves a partnership in enablement to performing.
+        super::onboarding::advance_by_rule(&mut tx, actor, &deal.partner_id).await?;
     }
     tx.commit().await?;
     matcher.sync(db).await?;

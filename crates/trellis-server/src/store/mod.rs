@@ -2,8 +2,11 @@
 //! with `$n` placeholders, executed through `sqlx::Any`.
 
 pub mod accounts;
+pub mod agreements;
+pub mod applications;
 pub mod audit;
 pub mod deals;
+pub mod onboarding;
 pub mod partners;
 pub mod programs;
 pub mod sessions;

@@ -24,6 +24,10 @@ pub struct Partner {
     pub country: String,
     #[schema(value_type = String, example = "active")]
     pub status: PartnerStatus,
+    /// Where the partnership stands: formation, enablement, performing,
+    /// renewal, suspended or terminated.
+    #[schema(value_type = String, example = "performing")]
+    pub stage: trellis_core::recruit::Stage,
     pub website: Option<String>,
     /// The vendor user (channel manager) responsible for this partner.
     pub channel_manager_id: Option<String>,
@@ -126,6 +130,11 @@ fn from_row(r: &AnyRow) -> StoreResult<Partner> {
         country: r.try_get("country")?,
         status: PartnerStatus::parse("status", &status)
             .map_err(|e| StoreError::Internal(format!("stored partner status: {e}")))?,
+        stage: {
+            let stage: String = r.try_get("stage")?;
+            trellis_core::recruit::Stage::parse("stage", &stage)
+                .map_err(|e| StoreError::Internal(format!("stored partner stage: {e}")))?
+        },
         website: db::opt_str(r, "website")?,
         channel_manager_id: db::opt_str(r, "channel_manager_id")?,
         channel_manager_name: db::opt_str(r, "channel_manager_name")?,
@@ -150,7 +159,10 @@ pub async fn get_by_slug(db: &Db, slug: &str) -> StoreResult<Option<Partner>> {
     row.as_ref().map(from_row).transpose()
 }
 
-async fn get_in(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: &str) -> StoreResult<Partner> {
+pub(crate) async fn get_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    id: &str,
+) -> StoreResult<Partner> {
     let row = sqlx::query(&format!("{SELECT} WHERE p.id = $1"))
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -258,8 +270,19 @@ fn slug_taken(slug: &str) -> StoreError {
     }
 }
 
+/// The lifecycle stage a partner created with `status` starts in.
+fn stage_of_status(status: PartnerStatus) -> trellis_core::recruit::Stage {
+    use trellis_core::recruit::Stage;
+    match status {
+        PartnerStatus::Active => Stage::Performing,
+        PartnerStatus::Suspended => Stage::Suspended,
+        PartnerStatus::Terminated => Stage::Terminated,
+        PartnerStatus::Prospect | PartnerStatus::Onboarding => Stage::Formation,
+    }
+}
+
 /// Inserts one partner inside the caller's transaction and audits it.
-async fn insert(
+pub(crate) async fn insert(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     actor: &Actor,
     new: &NewPartner,
@@ -270,8 +293,8 @@ async fn insert(
     let id = uuid::Uuid::now_v7().to_string();
     let res = sqlx::query(
         "INSERT INTO partners (id, slug, name, sort_name, partner_type, region, country, status, \
-         website, channel_manager_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+         website, channel_manager_id, created_at, updated_at, stage) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
     )
     .bind(&id)
     .bind(&new.slug)
@@ -284,6 +307,7 @@ async fn insert(
     .bind(new.website.as_deref())
     .bind(new.channel_manager_id.as_deref())
     .bind(db::now())
+    .bind(stage_of_status(new.status).as_str())
     .execute(&mut **tx)
     .await;
     match res {
@@ -359,6 +383,23 @@ pub async fn update(db: &Db, actor: &Actor, id: &str, patch: PartnerPatch) -> St
         },
     )
     .await?;
+    // The partner completed its profile: saved by one of its own users, with a website.
+    if after.website.is_some() {
+        let own: Option<Option<String>> =
+            sqlx::query_scalar("SELECT partner_id FROM users WHERE id = $1")
+                .bind(actor.user_id.as_deref())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if own.flatten().as_deref() == Some(id) {
+            super::onboarding::on_event(
+                &mut tx,
+                actor,
+                id,
+                trellis_core::program::model::TaskEvent::ProfileCompleted,
+            )
+            .await?;
+        }
+    }
     tx.commit().await?;
     Ok(after)
 }

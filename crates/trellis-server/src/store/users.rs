@@ -228,8 +228,20 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> StoreResult<User> {
 /// the invitation token (clear text, to be handed out once).
 pub async fn invite(db: &Db, actor: &Actor, new: NewUser) -> StoreResult<(User, String)> {
     let mut tx = db.begin_write().await?;
+    let invited = invite_in(&mut tx, actor, new).await?;
+    tx.commit().await?;
+    Ok(invited)
+}
+
+/// Invites a user inside the caller's transaction: the user, the hashed
+/// single-use token, and the e-mail with the link (queued in the outbox).
+pub(crate) async fn invite_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    actor: &Actor,
+    new: NewUser,
+) -> StoreResult<(User, String)> {
     let user = insert(
-        &mut tx,
+        tx,
         actor,
         &NewUser {
             password_hash: None,
@@ -251,9 +263,30 @@ pub async fn invite(db: &Db, actor: &Actor, new: NewUser) -> StoreResult<(User, 
     .bind(db::fmt_time(
         now + chrono::Duration::hours(INVITE_TTL_HOURS),
     ))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
+    crate::mail::queue(
+        tx,
+        Some(&user.id),
+        &user.email,
+        "Your invitation to Trellis",
+        &format!(
+            "{} invited you to Trellis as {}. Open the link below to set your password; it works once and for {INVITE_TTL_HOURS} hours.",
+            actor.email,
+            user.role.label()
+        ),
+        Some(&format!("{}{token}", crate::mail::INVITE_PATH)),
+    )
+    .await?;
+    if let Some(pid) = &user.partner_id {
+        crate::store::onboarding::on_event(
+            tx,
+            actor,
+            pid,
+            trellis_core::program::model::TaskEvent::UserAdded,
+        )
+        .await?;
+    }
     Ok((user, token))
 }
 

@@ -7,6 +7,7 @@ pub mod deals;
 pub(crate) mod me;
 pub(crate) mod partners;
 pub(crate) mod programs;
+pub(crate) mod recruit;
 pub(crate) mod tokens;
 pub(crate) mod users;
 
@@ -37,6 +38,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "partners", description = "Partner organisations"),
         (name = "deals", description = "Deal registration, conflict detection and the vendor's accounts"),
         (name = "programs", description = "Partner programs as code: versions, publishing, diffs, enrollment"),
+        (name = "recruiting", description = "Applications, onboarding, lifecycle stages and agreements"),
         (name = "users", description = "People of the vendor and of partners"),
         (name = "audit", description = "The append-only audit trail (vendor admins)"),
     )
@@ -87,6 +89,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(deals::transition_deal))
         .routes(routes!(deals::check_conflicts))
         .routes(routes!(deals::list_accounts, deals::upsert_account))
+        .routes(routes!(recruit::apply, recruit::list_applications))
+        .routes(routes!(recruit::get_application))
+        .routes(routes!(recruit::decide_application))
+        .routes(routes!(recruit::get_onboarding))
+        .routes(routes!(recruit::set_task))
+        .routes(routes!(recruit::move_stage))
+        .routes(routes!(recruit::list_agreements, recruit::create_agreement))
+        .routes(routes!(recruit::accept_agreement))
 }
 
 /// The OpenAPI document as served at `/api/openapi.json` and committed as `openapi.json`.

@@ -630,18 +630,28 @@ pub async fn enroll_partner(
         .map(str::trim)
         .filter(|l| !l.is_empty());
     validate_enrollment(&p, body.partner_type.trim(), body.segment.trim(), level)?;
-    Ok(Json(
-        programs::enroll(
+    let enrollment = programs::enroll(
+        &state.db,
+        &caller.actor,
+        &partner.id,
+        &slug,
+        body.partner_type.trim(),
+        body.segment.trim(),
+        level,
+    )
+    .await?;
+    // A partnership in formation gets the program's onboarding checklist
+    // for its type (tasks already there are kept).
+    if partner.stage == trellis_core::recruit::Stage::Formation {
+        crate::store::onboarding::start_from_program(
             &state.db,
-            &caller.actor,
             &partner.id,
-            &slug,
             body.partner_type.trim(),
-            body.segment.trim(),
-            level,
+            &p,
         )
-        .await?,
-    ))
+        .await?;
+    }
+    Ok(Json(enrollment))
 }
 
 /// A program as it applies to one partner.

@@ -243,3 +243,49 @@ pub async fn audit(
         },
     )
 }
+
+#[derive(Deserialize, Default)]
+pub struct OutboxQuery {
+    status: Option<String>,
+}
+
+/// The e-mail outbox: what was sent, what waits, what failed and why.
+pub async fn outbox(
+    State(state): State<AppState>,
+    who: PortalUser,
+    Query(q): Query<OutboxQuery>,
+) -> Response {
+    if !who.principal.can_read_audit() {
+        return forbidden(&state);
+    }
+    let status = q
+        .status
+        .as_deref()
+        .filter(|s| ["queued", "sent", "failed"].contains(s));
+    let mails = match crate::mail::outbox(&state.db, status, 200).await {
+        Ok(m) => m,
+        Err(e) => return internal_page(&state, e),
+    };
+    let public_url = state.config.public_url();
+    let mails: Vec<_> = mails
+        .iter()
+        .map(|m| {
+            let text = crate::mail::body_with_link(&m.body, m.link.as_deref(), &public_url);
+            minijinja::context! { text, ..minijinja::Value::from_serialize(m) }
+        })
+        .collect();
+    let smtp = state
+        .config
+        .smtp_url
+        .as_deref()
+        .map(crate::config::redact_url);
+    render(
+        &state,
+        StatusCode::OK,
+        "outbox.html",
+        minijinja::context! {
+            title => "E-mail outbox", nav => "outbox", me => who.me(), csrf => &who.csrf,
+            mails, status, smtp,
+        },
+    )
+}

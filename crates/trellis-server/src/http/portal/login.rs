@@ -24,7 +24,7 @@ fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static
 }
 
 /// Returns the pre-session CSRF token, creating its cookie when missing.
-fn pre_session_csrf(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+pub(crate) fn pre_session_csrf(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     match jar.get(PRE_SESSION_CSRF_COOKIE) {
         Some(c) if c.value().len() == 64 => {
             let v = c.value().to_string();
@@ -40,13 +40,13 @@ fn pre_session_csrf(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     }
 }
 
-fn pre_session_csrf_ok(jar: &CookieJar, sent: &str) -> bool {
+pub(crate) fn pre_session_csrf_ok(jar: &CookieJar, sent: &str) -> bool {
     jar.get(PRE_SESSION_CSRF_COOKIE)
         .map(|c| !sent.is_empty() && auth::constant_time_eq(c.value(), sent))
         .unwrap_or(false)
 }
 
-fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
+pub(crate) fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
     if state.config.trust_proxy_headers {
         if let Some(ip) = headers
             .get("x-forwarded-for")

@@ -3,9 +3,11 @@
 
 mod account;
 mod admin;
+mod apply;
 mod assets;
 mod deals;
-mod login;
+pub(crate) mod login;
+mod onboarding;
 mod partners;
 mod programs;
 
@@ -15,7 +17,7 @@ use super::AppState;
 use crate::auth;
 use crate::store::users::User;
 use crate::store::{partners as partner_store, sessions, Actor};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{request::Parts, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -71,6 +73,35 @@ impl Templates {
             ),
             ("users.html", include_str!("../../../templates/users.html")),
             ("audit.html", include_str!("../../../templates/audit.html")),
+            (
+                "outbox.html",
+                include_str!("../../../templates/outbox.html"),
+            ),
+            ("apply.html", include_str!("../../../templates/apply.html")),
+            (
+                "apply_done.html",
+                include_str!("../../../templates/apply_done.html"),
+            ),
+            (
+                "applications.html",
+                include_str!("../../../templates/applications.html"),
+            ),
+            (
+                "application.html",
+                include_str!("../../../templates/application.html"),
+            ),
+            (
+                "onboarding.html",
+                include_str!("../../../templates/onboarding.html"),
+            ),
+            (
+                "agreements.html",
+                include_str!("../../../templates/agreements.html"),
+            ),
+            (
+                "agreement.html",
+                include_str!("../../../templates/agreement.html"),
+            ),
             (
                 "account.html",
                 include_str!("../../../templates/account.html"),
@@ -374,6 +405,10 @@ pub fn flash(uri: &axum::http::Uri) -> Option<&'static str> {
         "retired" => "Version retired.",
         "deleted" => "Draft deleted.",
         "registered" => "Deal registered.",
+        "accepted" => "Agreement accepted. Thank you.",
+        "agreement" => "Agreement version published.",
+        "stage" => "Stage changed.",
+        "task" => "Checklist updated.",
         _ => return None,
     })
 }
@@ -388,9 +423,24 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-async fn home(who: PortalUser) -> Redirect {
+/// Partners in formation with a checklist land on their onboarding; others on
+/// their organisation.
+async fn home(State(state): State<AppState>, who: PortalUser) -> Redirect {
     match &who.user.partner_id {
-        Some(id) => Redirect::to(&format!("/partners/{id}")),
+        Some(id) => {
+            let forming = matches!(
+                partner_store::get(&state.db, id).await,
+                Ok(Some(p)) if p.stage == trellis_core::recruit::Stage::Formation
+            ) && matches!(
+                crate::store::onboarding::get(&state.db, id).await,
+                Ok(o) if o.total > 0
+            );
+            if forming {
+                Redirect::to(&format!("/partners/{id}/onboarding"))
+            } else {
+                Redirect::to(&format!("/partners/{id}"))
+            }
+        }
         None => Redirect::to("/partners"),
     }
 }
@@ -438,6 +488,22 @@ pub fn router() -> Router<AppState> {
         )
         .route("/users", get(admin::users).post(admin::invite_vendor_user))
         .route("/audit", get(admin::audit))
+        .route("/apply", get(apply::index))
+        .route("/apply/{slug}", get(apply::form).post(apply::submit))
+        .route("/applications", get(apply::queue))
+        .route("/applications/{id}", get(apply::show))
+        .route("/applications/{id}/decide", post(apply::decide))
+        .route("/partners/{id}/onboarding", get(onboarding::show))
+        .route("/partners/{id}/onboarding/{task}", post(onboarding::tick))
+        .route("/partners/{id}/stage", post(onboarding::move_stage))
+        .route(
+            "/agreements",
+            get(onboarding::list).post(onboarding::create),
+        )
+        .route("/agreements/{id}", get(onboarding::agreement))
+        .route("/agreements/{id}/accept", post(onboarding::accept))
+        .route("/agreements/{id}/download", get(onboarding::download))
+        .route("/admin/outbox", get(admin::outbox))
         .route("/account", get(account::show))
         .route("/account/tokens", post(account::create_token))
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))

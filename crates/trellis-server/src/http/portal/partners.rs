@@ -307,7 +307,11 @@ async fn detail_page(state: &AppState, who: &PortalUser, p: Partner, x: DetailEx
     )
 }
 
-async fn load_visible(state: &AppState, who: &PortalUser, id: &str) -> Result<Partner, Response> {
+pub(super) async fn load_visible(
+    state: &AppState,
+    who: &PortalUser,
+    id: &str,
+) -> Result<Partner, Response> {
     visible_partner(state, &who.principal, id)
         .await
         .map_err(|e| match e {
