@@ -7,6 +7,7 @@
 pub mod access;
 pub mod country;
 pub mod deals;
+pub mod incentives;
 pub mod matching;
 pub mod org;
 pub mod program;

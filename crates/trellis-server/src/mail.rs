@@ -290,6 +290,31 @@ pub async fn outbox(db: &Db, status: Option<&str>, limit: i64) -> StoreResult<Ve
         .collect()
 }
 
+/// Notifies a user in the portal and by e-mail (inside the caller's transaction).
+pub async fn notify_user(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+    email: &str,
+    subject: &str,
+    body: &str,
+    link: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO outbox (id, at, channel, user_id, recipient, subject, body, link) \
+         VALUES ($1, $2, 'in-app', $3, $4, $5, $6, $7)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(db::now())
+    .bind(user_id)
+    .bind(email)
+    .bind(subject)
+    .bind(body)
+    .bind(link)
+    .execute(&mut **tx)
+    .await?;
+    queue(tx, Some(user_id), email, subject, body, Some(link)).await
+}
+
 /// Queues one e-mail (inside the caller's transaction).
 pub async fn queue(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,

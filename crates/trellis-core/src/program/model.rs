@@ -118,8 +118,140 @@ pub struct Program {
     /// Onboarding checklists, per partner type.
     #[serde(default)]
     pub onboarding: Vec<OnboardingPlan>,
+    /// The product catalogue incentive rules refer to (SKU → family).
+    #[serde(default)]
+    pub products: Vec<Product>,
+    /// Incentive rules: rebates, SPIFs, deal-registration uplifts, fund accruals.
+    #[serde(default)]
+    pub incentives: Incentives,
     #[serde(default)]
     pub check: CheckSettings,
+}
+
+/// A product partners sell.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    #[schemars(with = "String")]
+    pub sku: Spanned<String>,
+    #[serde(default)]
+    pub name: String,
+    /// e.g. `cloud`, `ai`, `hardware`.
+    #[serde(default)]
+    pub family: String,
+}
+
+/// Who and what an incentive rule applies to; empty lists mean "all".
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncentiveEligibility {
+    #[serde(default)]
+    pub skus: Vec<String>,
+    #[serde(default)]
+    pub families: Vec<String>,
+    #[serde(default)]
+    pub partner_types: Vec<String>,
+    #[serde(default)]
+    pub segments: Vec<String>,
+    /// Tier or track ids.
+    #[serde(default)]
+    pub levels: Vec<String>,
+}
+
+/// How bands apply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RebateBasis {
+    /// The rate of the band reached applies to the whole volume.
+    #[default]
+    Retroactive,
+    /// Each band's rate applies to the volume within that band.
+    Marginal,
+}
+
+/// A band: from this eligible revenue (inclusive), this rate.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    pub from: Decimal,
+    pub rate_pct: Decimal,
+}
+
+/// A percentage of eligible revenue per period, by bands.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rebate {
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    /// The program element it implements (for totals by element).
+    pub element: Option<String>,
+    #[serde(default)]
+    pub basis: RebateBasis,
+    pub bands: Vec<Band>,
+    /// At most this much per partner and period.
+    pub cap: Option<Decimal>,
+    /// Bands apply to the growth over the same period a year earlier.
+    #[serde(default)]
+    pub growth: bool,
+    #[serde(default)]
+    pub eligible: IncentiveEligibility,
+}
+
+/// Whom a SPIF pays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpifCredit {
+    #[default]
+    Partner,
+    /// The partner's seller named on the sale.
+    Seller,
+}
+
+/// A fixed amount per unit or per deal for SKUs sold in a window (both ends inclusive).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Spif {
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    pub element: Option<String>,
+    pub per_unit: Option<Decimal>,
+    pub per_deal: Option<Decimal>,
+    /// First day (YYYY-MM-DD), inclusive.
+    pub from: String,
+    /// Last day (YYYY-MM-DD), inclusive.
+    pub to: String,
+    #[serde(default)]
+    pub credit: SpifCredit,
+    #[serde(default)]
+    pub eligible: IncentiveEligibility,
+}
+
+/// A percentage of eligible revenue (deal-registration uplift, fund accrual).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateRule {
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    pub element: Option<String>,
+    pub rate_pct: Decimal,
+    #[serde(default)]
+    pub eligible: IncentiveEligibility,
+}
+
+/// The incentive rules of a program.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Incentives {
+    #[serde(default)]
+    pub rebates: Vec<Rebate>,
+    #[serde(default)]
+    pub spifs: Vec<Spif>,
+    /// Extra percentage on revenue from approved registered deals.
+    #[serde(default)]
+    pub deal_registration_uplifts: Vec<RateRule>,
+    /// Percentage of revenue accrued to the partner's market development fund.
+    #[serde(default)]
+    pub fund_accruals: Vec<RateRule>,
 }
 
 /// The onboarding checklist of a partner type; a plan without `partner_type`

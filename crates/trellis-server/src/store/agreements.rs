@@ -130,6 +130,30 @@ pub async fn create(
         },
     )
     .await?;
+    // The partner admins who must now accept it hear of it (in-app and e-mail).
+    let admins = sqlx::query(
+        "SELECT u.id, u.email FROM users u JOIN partners p ON p.id = u.partner_id \
+         WHERE u.role = 'partner-admin' AND u.status = 'active' AND p.status <> 'terminated' \
+         AND ($1 = '*' OR p.partner_type = $1)",
+    )
+    .bind(&partner_type)
+    .fetch_all(&mut *tx)
+    .await?;
+    let subject = format!("Please review and accept: {title} (version {version})");
+    let body = "A new version of your partner agreement was published. Please read it and accept it on your onboarding page.";
+    for r in &admins {
+        let user_id: String = r.try_get("id")?;
+        let email: String = r.try_get("email")?;
+        crate::mail::notify_user(
+            &mut tx,
+            &user_id,
+            &email,
+            &subject,
+            body,
+            &format!("/agreements/{id}"),
+        )
+        .await?;
+    }
     let row = sqlx::query("SELECT * FROM agreements WHERE id = $1")
         .bind(&id)
         .fetch_one(&mut *tx)

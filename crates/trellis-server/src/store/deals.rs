@@ -522,20 +522,7 @@ async fn notify(
     link: &str,
 ) -> StoreResult<()> {
     for (user_id, email) in to {
-        sqlx::query(
-            "INSERT INTO outbox (id, at, channel, user_id, recipient, subject, body, link) \
-             VALUES ($1, $2, 'in-app', $3, $4, $5, $6, $7)",
-        )
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(db::now())
-        .bind(user_id)
-        .bind(email)
-        .bind(subject)
-        .bind(body)
-        .bind(link)
-        .execute(&mut **tx)
-        .await?;
-        crate::mail::queue(tx, Some(user_id), email, subject, body, Some(link)).await?;
+        crate::mail::notify_user(tx, user_id, email, subject, body, link).await?;
     }
     Ok(())
 }

@@ -11,12 +11,13 @@ use trellis_core::org::Role;
 
 crate::on_both_backends!(partner_registers_sees_conflict_and_vendor_approves);
 
-async fn sign_in(br: &Browser, base: &str, email: &str) {
+/// Signs in and waits for the signed-in page (its header shows who).
+pub(crate) async fn sign_in(br: &Browser, base: &str, email: &str) {
     br.goto(&format!("{base}/login")).await;
     br.find("#f-email").await.send_keys(email).await;
     br.find("#f-password").await.send_keys(PASSWORD).await;
     br.find("button[type=submit]").await.click().await;
-    br.find("main").await;
+    br.find(".who").await;
 }
 
 async fn partner_registers_sees_conflict_and_vendor_approves(b: Backend) {

@@ -4,7 +4,8 @@
 //! accepts the agreement and sees the onboarding progress.
 
 use crate::browser::shot_dir;
-use crate::helpers::{Backend, TestApp, PASSWORD};
+use crate::browser_deals::sign_in;
+use crate::helpers::{Backend, TestApp};
 use crate::mail::{link, SmtpServer};
 use crate::webdriver::Browser;
 use reqwest::Method;
@@ -14,14 +15,6 @@ use trellis_core::org::Role;
 crate::on_both_backends!(apply_approve_invite_accept_and_onboard);
 
 const CLOUD: &str = include_str!("../../../../examples/programs/cloud-reseller.toml");
-
-async fn sign_in(br: &Browser, base: &str, email: &str) {
-    br.goto(&format!("{base}/login")).await;
-    br.find("#f-email").await.send_keys(email).await;
-    br.find("#f-password").await.send_keys(PASSWORD).await;
-    br.find("button[type=submit]").await.click().await;
-    br.find("main").await;
-}
 
 async fn apply_approve_invite_accept_and_onboard(b: Backend) {
     let smtp = SmtpServer::start().await;

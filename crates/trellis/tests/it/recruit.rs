@@ -592,6 +592,13 @@ async fn bad_applications_abuse_and_agreement_versions(b: Backend) {
         )
         .await;
     assert_eq!(v2.body["version"], 2);
+    let told: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE recipient = 'boss@delta.test' AND subject LIKE 'Please review and accept%'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(told, 4, "each version, in the portal and by e-mail");
     let r = app
         .post(
             &format!("/api/v1/agreements/{v1_id}/accept"),

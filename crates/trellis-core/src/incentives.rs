@@ -1,0 +1,780 @@
+//! Incentive calculation: what each partner earns in a period under the
+//! program's rules (rebates with bands, SPIFs, deal-registration uplifts,
+//! fund accruals), line by line with the reason, from sales-out lines.
+//!
+//! Definitions (documented in `docs/incentives.md`):
+//! - A sale's revenue is quantity × unit price × the FX rate to the program
+//!   currency, kept exact (no rounding) until a statement line.
+//! - A period is half-open: `[start, end)` by sale date. `2027-Q1` is
+//!   2027-01-01 up to, not including, 2027-04-01; `2027-03` a month;
+//!   `2027` a year. A SPIF window is inclusive at both ends.
+//! - Returns (negative quantities) reduce eligible revenue in the period in
+//!   which they are dated, whatever period the original sale was in.
+//! - A band applies from its `from` revenue, inclusive: exactly at a
+//!   threshold the higher band applies. Retroactive: the rate of the band
+//!   reached applies to all eligible revenue. Marginal: each band's rate
+//!   applies to the revenue within it. Negative revenue earns nothing.
+//! - A growth rebate's bands apply to this period's eligible revenue minus
+//!   the same period a year earlier (not below 0).
+//! - A cap limits a rule's amount per partner and period.
+//! - Each statement line is rounded half-to-even to the cent once; a
+//!   statement's total is the sum of its rounded lines.
+
+use crate::program::model::{IncentiveEligibility, Program, RebateBasis, SpifCredit};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// One sales-out line, already validated and converted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sale {
+    pub transaction_id: String,
+    /// YYYY-MM-DD.
+    pub date: String,
+    pub partner_id: String,
+    pub sku: String,
+    /// Negative for a return.
+    pub quantity: Decimal,
+    /// In the program currency (after FX).
+    pub unit_price: Decimal,
+    /// An approved deal registration this sale closes, if any.
+    pub deal_id: Option<String>,
+    /// The partner's seller, for SPIFs credited to sellers.
+    pub seller: Option<String>,
+}
+
+impl Sale {
+    pub fn revenue(&self) -> Decimal {
+        self.quantity * self.unit_price
+    }
+}
+
+/// What the rules need to know of a partner.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartnerFacts {
+    pub partner_type: String,
+    pub segment: Option<String>,
+    pub level: Option<String>,
+}
+
+/// A half-open period of dates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    pub label: String,
+    /// First day, inclusive (YYYY-MM-DD).
+    pub start: String,
+    /// First day after, exclusive.
+    pub end: String,
+}
+
+fn ymd(y: i32, m: u32, d: u32) -> String {
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+impl Period {
+    /// `2027-Q1`, `2027-03` or `2027`.
+    pub fn parse(s: &str) -> Result<Period, String> {
+        let s = s.trim();
+        let bad = || format!("period '{s}' must look like 2027-Q1, 2027-03 or 2027");
+        let year = |y: &str| -> Result<i32, String> {
+            y.parse::<i32>()
+                .ok()
+                .filter(|y| (1900..=9998).contains(y))
+                .ok_or_else(bad)
+        };
+        let (start, end) = if let Some((y, q)) = s.split_once("-Q") {
+            let y = year(y)?;
+            let q: u32 = q
+                .parse()
+                .ok()
+                .filter(|q| (1..=4).contains(q))
+                .ok_or_else(bad)?;
+            let m = 3 * (q - 1) + 1;
+            (
+                ymd(y, m, 1),
+                if q == 4 {
+                    ymd(y + 1, 1, 1)
+                } else {
+                    ymd(y, m + 3, 1)
+                },
+            )
+        } else if let Some((y, m)) = s.split_once('-') {
+            let y = year(y)?;
+            let m: u32 = m
+                .parse()
+                .ok()
+                .filter(|m| (1..=12).contains(m))
+                .ok_or_else(bad)?;
+            (
+                ymd(y, m, 1),
+                if m == 12 {
+                    ymd(y + 1, 1, 1)
+                } else {
+                    ymd(y, m + 1, 1)
+                },
+            )
+        } else {
+            let y = year(s)?;
+            (ymd(y, 1, 1), ymd(y + 1, 1, 1))
+        };
+        Ok(Period {
+            label: s.to_string(),
+            start,
+            end,
+        })
+    }
+
+    pub fn contains(&self, date: &str) -> bool {
+        date >= self.start.as_str() && date < self.end.as_str()
+    }
+
+    /// The same period a year earlier.
+    pub fn year_before(&self) -> Period {
+        let back = |d: &str| -> String {
+            let y: i32 = d[..4].parse().unwrap_or(1901);
+            format!("{:04}{}", y - 1, &d[4..])
+        };
+        Period {
+            label: format!("{} a year earlier", self.label),
+            start: back(&self.start),
+            end: back(&self.end),
+        }
+    }
+}
+
+/// Rounds money to the cent, half to even.
+pub fn cents(x: Decimal) -> Decimal {
+    x.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+}
+
+/// One line of a statement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Line {
+    /// The rule's id.
+    pub rule: String,
+    /// `rebate`, `spif`, `deal-registration-uplift` or `fund-accrual`.
+    pub kind: &'static str,
+    /// The program element the rule implements.
+    pub element: Option<String>,
+    /// For seller-credited SPIFs.
+    pub seller: Option<String>,
+    /// The revenue (or units, deals) the rule counted.
+    pub basis: Decimal,
+    /// Rebates: the band reached (index from 0) and its rate.
+    pub band: Option<usize>,
+    pub rate_pct: Option<Decimal>,
+    /// Transactions counted.
+    pub transactions: usize,
+    pub amount: Decimal,
+    /// A sentence a partner understands.
+    pub explanation: String,
+    /// The cap cut the amount.
+    pub capped: bool,
+}
+
+/// What a partner earns in a period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Statement {
+    pub partner_id: String,
+    pub period: String,
+    pub lines: Vec<Line>,
+    pub total: Decimal,
+    /// Funds accrued are part of the total but paid as funds, not cash.
+    pub funds: Decimal,
+    /// The next band of each retroactive or marginal rebate not yet at its top.
+    pub next_bands: Vec<NextBand>,
+}
+
+/// How far the next band is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NextBand {
+    pub rule: String,
+    pub missing: Decimal,
+    pub rate_pct: Decimal,
+}
+
+/// SKU → family from the program's catalogue.
+pub fn families(p: &Program) -> HashMap<String, String> {
+    p.products
+        .iter()
+        .map(|x| (x.sku.get_ref().clone(), x.family.clone()))
+        .collect()
+}
+
+fn eligible(
+    e: &IncentiveEligibility,
+    who: &PartnerFacts,
+    sale: &Sale,
+    fam: &HashMap<String, String>,
+) -> bool {
+    let any = |list: &[String], v: Option<&str>| {
+        list.is_empty() || v.is_some_and(|v| list.iter().any(|x| x == v))
+    };
+    any(&e.partner_types, Some(&who.partner_type))
+        && any(&e.segments, who.segment.as_deref())
+        && any(&e.levels, who.level.as_deref())
+        && any(&e.skus, Some(&sale.sku))
+        && any(&e.families, fam.get(&sale.sku).map(String::as_str))
+}
+
+fn partner_applies(e: &IncentiveEligibility, who: &PartnerFacts) -> bool {
+    let any = |list: &[String], v: Option<&str>| {
+        list.is_empty() || v.is_some_and(|v| list.iter().any(|x| x == v))
+    };
+    any(&e.partner_types, Some(&who.partner_type))
+        && any(&e.segments, who.segment.as_deref())
+        && any(&e.levels, who.level.as_deref())
+}
+
+/// Formats money for explanations: 42,000.00.
+fn money(x: Decimal) -> String {
+    let s = format!("{:.2}", cents(x));
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let (sign, digits) = int.strip_prefix('-').map(|d| ("-", d)).unwrap_or(("", int));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}.{frac}")
+}
+
+/// The amount of a banded rebate on `revenue`, the band reached and its rate.
+pub fn banded(
+    basis: RebateBasis,
+    bands: &[(Decimal, Decimal)],
+    revenue: Decimal,
+) -> (Decimal, Option<usize>) {
+    if revenue <= Decimal::ZERO {
+        return (Decimal::ZERO, None);
+    }
+    let reached = bands.iter().rposition(|(from, _)| revenue >= *from);
+    let Some(b) = reached else {
+        return (Decimal::ZERO, None);
+    };
+    let hundred = Decimal::ONE_HUNDRED;
+    let amount = match basis {
+        RebateBasis::Retroactive => revenue * bands[b].1 / hundred,
+        RebateBasis::Marginal => {
+            let mut total = Decimal::ZERO;
+            for (i, (from, rate)) in bands.iter().enumerate().take(b + 1) {
+                let upper = bands
+                    .get(i + 1)
+                    .map(|n| n.0)
+                    .unwrap_or(revenue)
+                    .min(revenue);
+                if upper > *from {
+                    total += (upper - *from) * *rate / hundred;
+                }
+            }
+            total
+        }
+    };
+    (amount, Some(b))
+}
+
+/// Statements for every partner with sales (or rules that apply to it) in
+/// `period`. `sales` may hold other periods (the year before, for growth).
+/// The order of `sales` never changes the result.
+pub fn calculate(
+    program: &Program,
+    period: &Period,
+    partners: &BTreeMap<String, PartnerFacts>,
+    sales: &[Sale],
+) -> Vec<Statement> {
+    let fam = families(program);
+    let before = period.year_before();
+    let hundred = Decimal::ONE_HUNDRED;
+    let mut by_partner: BTreeMap<&str, Vec<&Sale>> = BTreeMap::new();
+    for s in sales {
+        if period.contains(&s.date) || before.contains(&s.date) {
+            by_partner.entry(s.partner_id.as_str()).or_default().push(s);
+        }
+    }
+    let default_facts = PartnerFacts::default();
+    let mut out = Vec::new();
+    for (pid, rows) in by_partner {
+        let who = partners.get(pid).unwrap_or(&default_facts);
+        let now: Vec<&Sale> = rows
+            .iter()
+            .copied()
+            .filter(|s| period.contains(&s.date))
+            .collect();
+        let mut lines = Vec::new();
+        let mut next_bands = Vec::new();
+        for r in &program.incentives.rebates {
+            if !partner_applies(&r.eligible, who) {
+                continue;
+            }
+            let counted: Vec<&&Sale> = now
+                .iter()
+                .filter(|s| eligible(&r.eligible, who, s, &fam))
+                .collect();
+            let this: Decimal = counted.iter().map(|s| s.revenue()).sum();
+            let prior: Decimal = rows
+                .iter()
+                .filter(|s| before.contains(&s.date) && eligible(&r.eligible, who, s, &fam))
+                .map(|s| s.revenue())
+                .sum();
+            let basis = if r.growth {
+                (this - prior).max(Decimal::ZERO)
+            } else {
+                this
+            };
+            let bands: Vec<(Decimal, Decimal)> =
+                r.bands.iter().map(|b| (b.from, b.rate_pct)).collect();
+            let (raw, band) = banded(r.basis, &bands, basis);
+            let capped = r.cap.is_some_and(|c| raw > c);
+            let amount = cents(if capped { r.cap.unwrap_or(raw) } else { raw });
+            let next = band.map(|b| b + 1).unwrap_or(0);
+            if let Some((from, rate)) = bands.get(next).filter(|(_, rate)| *rate > Decimal::ZERO) {
+                next_bands.push(NextBand {
+                    rule: r.id.get_ref().clone(),
+                    missing: cents(*from - basis.max(Decimal::ZERO)),
+                    rate_pct: *rate,
+                });
+            }
+            if counted.is_empty() && !r.growth {
+                continue;
+            }
+            let what = if r.growth {
+                format!(
+                    "growth of {} over {} a year earlier",
+                    money(basis),
+                    money(prior)
+                )
+            } else {
+                format!("eligible revenue {}", money(basis))
+            };
+            let explanation = match band {
+                Some(b) => format!(
+                    "{what} reached band {} (from {} at {}%), {}{}",
+                    b + 1,
+                    money(bands[b].0),
+                    bands[b].1.normalize(),
+                    match r.basis {
+                        RebateBasis::Retroactive => "applied to the whole volume",
+                        RebateBasis::Marginal => "each band at its own rate",
+                    },
+                    if capped { ", capped" } else { "" }
+                ),
+                None => format!("{what}: below the first band"),
+            };
+            lines.push(Line {
+                rule: r.id.get_ref().clone(),
+                kind: "rebate",
+                element: r.element.clone(),
+                seller: None,
+                basis: cents(basis),
+                band,
+                rate_pct: band.map(|b| bands[b].1),
+                transactions: counted.len(),
+                amount,
+                explanation,
+                capped,
+            });
+        }
+        for s in &program.incentives.spifs {
+            if !partner_applies(&s.eligible, who) {
+                continue;
+            }
+            let in_window: Vec<&&Sale> = now
+                .iter()
+                .filter(|x| x.date.as_str() >= s.from.as_str() && x.date.as_str() <= s.to.as_str())
+                .filter(|x| eligible(&s.eligible, who, x, &fam))
+                .collect();
+            // Credited to the partner, or per seller.
+            let mut groups: BTreeMap<Option<&str>, Vec<&&Sale>> = BTreeMap::new();
+            for x in in_window {
+                let key = match s.credit {
+                    SpifCredit::Partner => None,
+                    SpifCredit::Seller => Some(x.seller.as_deref().unwrap_or("(no seller)")),
+                };
+                groups.entry(key).or_default().push(x);
+            }
+            for (seller, xs) in groups {
+                let units: Decimal = xs.iter().map(|x| x.quantity).sum();
+                let deals: BTreeSet<&str> = xs
+                    .iter()
+                    .filter(|x| x.quantity > Decimal::ZERO)
+                    .map(|x| x.deal_id.as_deref().unwrap_or(x.transaction_id.as_str()))
+                    .collect();
+                let per_unit = s.per_unit.unwrap_or_default() * units.max(Decimal::ZERO);
+                let per_deal = s.per_deal.unwrap_or_default() * Decimal::from(deals.len() as u64);
+                let amount = cents(per_unit + per_deal);
+                let mut parts = Vec::new();
+                if let Some(u) = s.per_unit {
+                    parts.push(format!("{} units × {}", units.normalize(), money(u)));
+                }
+                if let Some(d) = s.per_deal {
+                    parts.push(format!("{} deals × {}", deals.len(), money(d)));
+                }
+                lines.push(Line {
+                    rule: s.id.get_ref().clone(),
+                    kind: "spif",
+                    element: s.element.clone(),
+                    seller: seller.map(str::to_string),
+                    basis: units,
+                    band: None,
+                    rate_pct: None,
+                    transactions: xs.len(),
+                    amount,
+                    explanation: format!("{} sold {} to {}", parts.join(" + "), s.from, s.to),
+                    capped: false,
+                });
+            }
+        }
+        for (kind, rules) in [
+            (
+                "deal-registration-uplift",
+                &program.incentives.deal_registration_uplifts,
+            ),
+            ("fund-accrual", &program.incentives.fund_accruals),
+        ] {
+            for r in rules {
+                if !partner_applies(&r.eligible, who) {
+                    continue;
+                }
+                let counted: Vec<&&Sale> = now
+                    .iter()
+                    .filter(|x| eligible(&r.eligible, who, x, &fam))
+                    .filter(|x| kind != "deal-registration-uplift" || x.deal_id.is_some())
+                    .collect();
+                if counted.is_empty() {
+                    continue;
+                }
+                let revenue: Decimal = counted.iter().map(|x| x.revenue()).sum();
+                let amount = cents(revenue.max(Decimal::ZERO) * r.rate_pct / hundred);
+                let what = if kind == "fund-accrual" {
+                    "accrued to your market development fund"
+                } else {
+                    "on revenue from approved registered deals"
+                };
+                lines.push(Line {
+                    rule: r.id.get_ref().clone(),
+                    kind,
+                    element: r.element.clone(),
+                    seller: None,
+                    basis: cents(revenue),
+                    band: None,
+                    rate_pct: Some(r.rate_pct),
+                    transactions: counted.len(),
+                    amount,
+                    explanation: format!(
+                        "{}% of {} {what}",
+                        r.rate_pct.normalize(),
+                        money(revenue)
+                    ),
+                    capped: false,
+                });
+            }
+        }
+        if lines.is_empty() {
+            continue;
+        }
+        let total = lines.iter().map(|l| l.amount).sum();
+        let funds = lines
+            .iter()
+            .filter(|l| l.kind == "fund-accrual")
+            .map(|l| l.amount)
+            .sum();
+        out.push(Statement {
+            partner_id: pid.to_string(),
+            period: period.label.clone(),
+            lines,
+            total,
+            funds,
+            next_bands,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::parse;
+    use proptest::prelude::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    const RULES: &str = r#"
+[program]
+id = "inc"
+name = "Incentives test"
+version = "1"
+effective = "2027-01-01"
+currency = "USD"
+
+[[partner_types]]
+id = "reseller"
+
+[[products]]
+sku = "CL-1"
+family = "cloud"
+
+[[products]]
+sku = "AI-1"
+family = "ai"
+
+[[incentives.rebates]]
+id = "volume"
+basis = "retroactive"
+bands = [{ from = 0, rate_pct = 0 }, { from = 100000, rate_pct = 2 }, { from = 250000, rate_pct = 4 }]
+cap = 20000
+eligible = { families = ["cloud"] }
+
+[[incentives.rebates]]
+id = "volume-marginal"
+basis = "marginal"
+bands = [{ from = 0, rate_pct = 1 }, { from = 100000, rate_pct = 2 }, { from = 250000, rate_pct = 4 }]
+eligible = { families = ["cloud"] }
+
+[[incentives.rebates]]
+id = "growth"
+growth = true
+bands = [{ from = 1, rate_pct = 5 }]
+eligible = { families = ["cloud"] }
+
+[[incentives.spifs]]
+id = "ai-launch"
+per_unit = 50
+from = "2027-02-01"
+to = "2027-02-28"
+credit = "seller"
+eligible = { skus = ["AI-1"] }
+
+[[incentives.deal_registration_uplifts]]
+id = "dr"
+rate_pct = 3
+
+[[incentives.fund_accruals]]
+id = "mdf"
+rate_pct = 2
+"#;
+
+    fn program() -> Program {
+        parse(RULES).unwrap()
+    }
+
+    fn sale(id: &str, date: &str, sku: &str, qty: &str, price: &str) -> Sale {
+        Sale {
+            transaction_id: id.into(),
+            date: date.into(),
+            partner_id: "p1".into(),
+            sku: sku.into(),
+            quantity: d(qty),
+            unit_price: d(price),
+            deal_id: None,
+            seller: None,
+        }
+    }
+
+    fn facts() -> BTreeMap<String, PartnerFacts> {
+        BTreeMap::from([(
+            "p1".to_string(),
+            PartnerFacts {
+                partner_type: "reseller".into(),
+                ..Default::default()
+            },
+        )])
+    }
+
+    fn line<'a>(s: &'a Statement, rule: &str) -> &'a Line {
+        s.lines
+            .iter()
+            .find(|l| l.rule == rule)
+            .unwrap_or_else(|| panic!("no {rule}: {s:?}"))
+    }
+
+    fn q1(sales: &[Sale]) -> Statement {
+        calculate(
+            &program(),
+            &Period::parse("2027-Q1").unwrap(),
+            &facts(),
+            sales,
+        )
+        .into_iter()
+        .next()
+        .expect("a statement")
+    }
+
+    #[test]
+    fn periods_are_half_open() {
+        let p = Period::parse("2027-Q1").unwrap();
+        assert_eq!(
+            (p.start.as_str(), p.end.as_str()),
+            ("2027-01-01", "2027-04-01")
+        );
+        assert!(p.contains("2027-01-01") && p.contains("2027-03-31") && !p.contains("2027-04-01"));
+        assert_eq!(Period::parse("2027-Q4").unwrap().end, "2028-01-01");
+        assert_eq!(Period::parse("2027-12").unwrap().end, "2028-01-01");
+        assert_eq!(Period::parse("2027").unwrap().end, "2028-01-01");
+        assert_eq!(p.year_before().start, "2026-01-01");
+        for bad in ["2027-Q5", "27-Q1", "2027-13", "Q1", ""] {
+            assert!(Period::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// (basis, revenue, expected amount) at and around the thresholds.
+    #[test]
+    fn bands_at_their_boundaries() {
+        let bands = [
+            (d("0"), d("1")),
+            (d("100000"), d("2")),
+            (d("250000"), d("4")),
+        ];
+        let cases = [
+            (RebateBasis::Retroactive, "99999.99", "999.9999", Some(0)),
+            (RebateBasis::Retroactive, "100000", "2000", Some(1)),
+            (RebateBasis::Retroactive, "250000", "10000", Some(2)),
+            (RebateBasis::Marginal, "100000", "1000", Some(1)),
+            (RebateBasis::Marginal, "250000", "4000", Some(2)),
+            (RebateBasis::Marginal, "300000", "6000", Some(2)),
+            (RebateBasis::Retroactive, "0", "0", None),
+            (RebateBasis::Marginal, "-500", "0", None),
+        ];
+        for (basis, revenue, want, band) in cases {
+            let (got, b) = banded(basis, &bands, d(revenue));
+            assert_eq!((got, b), (d(want), band), "{basis:?} at {revenue}");
+        }
+    }
+
+    #[test]
+    fn retroactive_marginal_caps_and_explanations() {
+        let s = q1(&[sale("t1", "2027-01-10", "CL-1", "3", "100000")]);
+        // 300,000 of cloud: retroactive 4 % = 12,000; marginal 1,000 + 3,000 + 2,000 = 6,000.
+        assert_eq!(line(&s, "volume").amount, d("12000.00"));
+        assert_eq!(line(&s, "volume").band, Some(2));
+        assert_eq!(
+            line(&s, "volume").explanation,
+            "eligible revenue 300,000.00 reached band 3 (from 250,000.00 at 4%), applied to the whole volume"
+        );
+        assert_eq!(line(&s, "volume-marginal").amount, d("6000.00"));
+        let big = q1(&[sale("t1", "2027-01-10", "CL-1", "10", "100000")]);
+        assert_eq!(
+            line(&big, "volume").amount,
+            d("20000.00"),
+            "capped from 40,000"
+        );
+        assert!(line(&big, "volume").capped);
+    }
+
+    #[test]
+    fn returns_crossing_a_band_reduce_the_period_they_fall_in() {
+        let sales = [
+            sale("t1", "2027-01-10", "CL-1", "26", "10000"),
+            sale("t2", "2027-03-31", "CL-1", "-2", "10000"),
+            // Dated in Q2: does not count in Q1.
+            sale("t3", "2027-04-01", "CL-1", "-20", "10000"),
+        ];
+        let s = q1(&sales);
+        // 260,000 − 20,000 = 240,000: back below 250,000, so 2 % on all of it.
+        assert_eq!(line(&s, "volume").basis, d("240000.00"));
+        assert_eq!(line(&s, "volume").amount, d("4800.00"));
+        assert_eq!(line(&s, "volume").transactions, 2);
+        assert_eq!(
+            s.next_bands
+                .iter()
+                .find(|n| n.rule == "volume")
+                .unwrap()
+                .missing,
+            d("10000.00"),
+            "10,000 more this quarter reaches 4 %"
+        );
+    }
+
+    #[test]
+    fn growth_spif_window_uplift_and_accrual() {
+        let mut registered = sale("t4", "2027-02-15", "CL-1", "1", "1000");
+        registered.deal_id = Some("deal-1".into());
+        let mut ai = sale("t5", "2027-02-01", "AI-1", "3", "500");
+        ai.seller = Some("sam".into());
+        let mut ai_late = sale("t6", "2027-03-01", "AI-1", "5", "500");
+        ai_late.seller = Some("sam".into());
+        let mut ai_edge = sale("t7", "2027-02-28", "AI-1", "1", "500");
+        ai_edge.seller = Some("kim".into());
+        let sales = [
+            sale("y1", "2026-02-01", "CL-1", "1", "50000"),
+            sale("t1", "2027-02-01", "CL-1", "1", "80000"),
+            registered,
+            ai,
+            ai_late,
+            ai_edge,
+        ];
+        let s = q1(&sales);
+        // Growth: 81,000 − 50,000 = 31,000 at 5 %.
+        assert_eq!(line(&s, "growth").amount, d("1550.00"));
+        // SPIF: window inclusive at both ends, per seller; March is outside.
+        let spifs: Vec<(&str, Decimal)> = s
+            .lines
+            .iter()
+            .filter(|l| l.kind == "spif")
+            .map(|l| (l.seller.as_deref().unwrap(), l.amount))
+            .collect();
+        assert_eq!(spifs, vec![("kim", d("50.00")), ("sam", d("150.00"))]);
+        assert_eq!(
+            line(&s, "dr").amount,
+            d("30.00"),
+            "3 % of the registered 1,000"
+        );
+        // Accrual on all revenue: 81,000 + 2,000 + 2,500 = 85,500 at 2 %.
+        assert_eq!(line(&s, "mdf").amount, d("1710.00"));
+        assert_eq!(s.funds, d("1710.00"));
+    }
+
+    #[test]
+    fn rounding_is_half_even_per_line() {
+        assert_eq!(cents(d("0.125")), d("0.12"));
+        assert_eq!(cents(d("0.135")), d("0.14"));
+        assert_eq!(cents(d("-0.125")), d("-0.12"));
+        let s = q1(&[sale("t1", "2027-01-10", "AI-1", "1", "0.625")]);
+        // 2 % of 0.625 = 0.0125 → 0.01 (half to even).
+        assert_eq!(line(&s, "mdf").amount, d("0.01"));
+    }
+
+    proptest! {
+        #[test]
+        fn lines_sum_to_the_total_and_order_never_matters(
+            rows in proptest::collection::vec((0u32..90, 0usize..2, -5i64..20, 1i64..100_000, proptest::bool::ANY), 1..60),
+            seed in any::<u64>(),
+        ) {
+            let sales: Vec<Sale> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, (day, sku, qty, cents_price, reg))| {
+                    let date = {
+                        let (m, dd) = if *day < 31 { (1, day + 1) } else if *day < 59 { (2, day - 30) } else { (3, day - 58) };
+                        format!("2027-{m:02}-{dd:02}")
+                    };
+                    let mut s = sale(&format!("t{i}"), &date, ["CL-1", "AI-1"][*sku], &qty.to_string(), &format!("{}.{:02}", cents_price / 100, cents_price % 100));
+                    if *reg { s.deal_id = Some(format!("d{i}")); }
+                    s.seller = Some(["a", "b"][i % 2].into());
+                    s
+                })
+                .collect();
+            let p = program();
+            let period = Period::parse("2027-Q1").unwrap();
+            let one = calculate(&p, &period, &facts(), &sales);
+            for st in &one {
+                let sum: Decimal = st.lines.iter().map(|l| l.amount).sum();
+                prop_assert_eq!(sum, st.total);
+                for l in &st.lines {
+                    prop_assert_eq!(l.amount, cents(l.amount));
+                }
+            }
+            let mut shuffled = sales.clone();
+            let mut x = seed | 1;
+            for i in (1..shuffled.len()).rev() {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            prop_assert_eq!(one, calculate(&p, &period, &facts(), &shuffled));
+        }
+    }
+}
