@@ -142,9 +142,11 @@ impl Period {
     }
 }
 
-/// Rounds money to the cent, half to even.
+/// Rounds money to the cent, half to even (always two decimals: 500.00).
 pub fn cents(x: Decimal) -> Decimal {
-    x.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+    let mut r = x.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+    r.rescale(2);
+    r
 }
 
 /// One line of a statement.
@@ -341,8 +343,9 @@ pub fn calculate(
             }
             let what = if r.growth {
                 format!(
-                    "growth of {} over {} a year earlier",
+                    "growth of {} ({} against {} a year earlier)",
                     money(basis),
+                    money(this),
                     money(prior)
                 )
             } else {

@@ -95,6 +95,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_recruit.sql"),
         postgres: include_str!("../migrations/postgres/0005_recruit.sql"),
     },
+    Migration {
+        version: 6,
+        name: "incentives",
+        sqlite: include_str!("../migrations/sqlite/0006_incentives.sql"),
+        postgres: include_str!("../migrations/postgres/0006_incentives.sql"),
+    },
 ];
 
 /// A shared handle to the database.

@@ -9,5 +9,6 @@ pub mod http;
 pub mod import;
 pub mod mail;
 pub mod matcher;
+pub mod sales;
 pub mod store;
 pub mod telemetry;

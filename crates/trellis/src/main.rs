@@ -3,6 +3,7 @@
 
 mod bench;
 mod import;
+mod incentives;
 mod program;
 
 use clap::{Args, Parser, Subcommand};
@@ -84,6 +85,30 @@ enum Command {
     /// Conflict detection from the command line
     #[command(subcommand)]
     Conflicts(ConflictsCommand),
+    /// Incentive statements from imported sales-out data
+    #[command(subcommand)]
+    Incentives(IncentivesCommand),
+}
+
+#[derive(Subcommand)]
+enum IncentivesCommand {
+    /// Calculate every partner's statement for a period (2027-Q1, 2027-03, 2027)
+    Calculate {
+        #[arg(long)]
+        period: String,
+        /// The program (`[program].id`); needed when several published programs have incentive rules
+        #[arg(long)]
+        program: Option<String>,
+        /// Show the statements without saving them as drafts
+        #[arg(long)]
+        dry_run: bool,
+        /// Compute the same period under a draft program file and show the difference per partner
+        #[arg(long)]
+        program_file: Option<PathBuf>,
+        /// text (default) or json
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,6 +122,17 @@ enum ImportCommand {
         #[arg(long)]
         partner: String,
     },
+    /// Sales-out lines (see docs/incentives.md for the columns); streamed, with progress
+    Sales {
+        file: PathBuf,
+        /// What to do with a SKU in no published program's catalogue: reject (default) or hold
+        #[arg(long, default_value = "reject")]
+        unknown_skus: String,
+    },
+    /// FX rates: from_currency,to_currency,valid_from,rate
+    Fx { file: PathBuf },
+    /// Remove the lines of an imported sales batch
+    Rollback { batch: String },
 }
 
 #[derive(Subcommand)]
@@ -454,6 +490,51 @@ async fn run(cli: Cli) -> Result<()> {
             import::deals(&db, &file, &partner)
                 .await
                 .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Import(ImportCommand::Sales { file, unknown_skus }) => {
+            let config = load_config(&cli.global, None, None)?;
+            let db = open_db(&config).await?;
+            incentives::import_sales(&db, &file, &unknown_skus)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Import(ImportCommand::Fx { file }) => {
+            let config = load_config(&cli.global, None, None)?;
+            let db = open_db(&config).await?;
+            incentives::import_fx(&db, &file)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Import(ImportCommand::Rollback { batch }) => {
+            let config = load_config(&cli.global, None, None)?;
+            let db = open_db(&config).await?;
+            incentives::rollback(&db, &batch)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Incentives(IncentivesCommand::Calculate {
+            period,
+            program,
+            dry_run,
+            program_file,
+            format,
+        }) => {
+            let config = load_config(&cli.global, None, None)?;
+            let db = open_db(&config).await?;
+            incentives::calculate(
+                &db,
+                &period,
+                program.as_deref(),
+                dry_run,
+                program_file.as_deref(),
+                format == "json",
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             Ok(())
         }
         Command::Conflicts(ConflictsCommand::Check { input, threshold }) => {

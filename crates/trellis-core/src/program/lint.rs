@@ -224,6 +224,33 @@ fn unknown_references(c: &mut Checker, p: &Program) {
             check(c, t, &types, "partner type");
         }
     }
+    // Incentive rules name their element by id: a typo would lose the
+    // totals by element.
+    let inc = &p.incentives;
+    let rules = inc
+        .rebates
+        .iter()
+        .map(|r| (&r.id, &r.element))
+        .chain(inc.spifs.iter().map(|r| (&r.id, &r.element)))
+        .chain(
+            inc.deal_registration_uplifts
+                .iter()
+                .map(|r| (&r.id, &r.element)),
+        )
+        .chain(inc.fund_accruals.iter().map(|r| (&r.id, &r.element)));
+    for (id, element) in rules {
+        if let Some(e) = element.as_deref().filter(|e| !elements.contains(*e)) {
+            c.at(
+                "unknown-reference",
+                Severity::Error,
+                id.span(),
+                format!(
+                    "incentive rule `{}` names element `{e}`, which is not an element",
+                    id.get_ref()
+                ),
+            );
+        }
+    }
 }
 
 fn gtm_coverage(c: &mut Checker, p: &Program) {

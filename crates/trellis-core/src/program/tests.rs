@@ -178,3 +178,15 @@ fn onboarding_plans_are_checked_and_chosen_by_type() {
         super::model::TaskEvent::Manual
     );
 }
+
+#[test]
+fn incentive_rules_name_real_elements() {
+    let typo = variant(&[(
+        "element = \"margin\"\nbasis = \"retroactive\"",
+        "element = \"marjin\"\nbasis = \"retroactive\"",
+    )]);
+    assert_eq!(codes(&typo), BTreeSet::from(["unknown-reference"]));
+    let p = parse(EXAMPLE).unwrap();
+    assert_eq!(p.incentives.rebates.len(), 2);
+    assert_eq!(p.products.len(), 4);
+}

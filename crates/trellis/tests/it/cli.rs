@@ -174,7 +174,7 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
     );
 }
 
-fn trellis(args: &[&str]) -> Command {
+pub(crate) fn trellis(args: &[&str]) -> Command {
     let mut c = Command::new(BIN);
     c.args(args)
         .env_remove("TRELLIS_DATABASE_URL")
@@ -183,7 +183,7 @@ fn trellis(args: &[&str]) -> Command {
     c
 }
 
-fn run_ok(mut cmd: Command, stdin: &str) -> String {
+pub(crate) fn run_ok(mut cmd: Command, stdin: &str) -> String {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -205,7 +205,7 @@ fn run_ok(mut cmd: Command, stdin: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn run_err(mut cmd: Command, stdin: &str) -> String {
+pub(crate) fn run_err(mut cmd: Command, stdin: &str) -> String {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -308,7 +308,7 @@ async fn cli_creates_users_and_tokens_that_the_server_accepts(b: Backend) {
     let db = TestDb::new(b).await;
     let url = db.url.clone();
     let out = run_ok(trellis(&["migrate", "--database-url", &url]), "");
-    assert!(out.contains("applied 5 migration"), "{out}");
+    assert!(out.contains("applied 6 migration"), "{out}");
     let out = run_ok(trellis(&["migrate", "--database-url", &url]), "");
     assert!(out.contains("applied 0 migration"), "idempotent: {out}");
 

@@ -13,6 +13,7 @@ mod browser_deals;
 mod browser_recruit;
 mod cli;
 mod deals;
+mod incentives;
 mod isolation;
 mod mail;
 mod openapi;

@@ -1,0 +1,774 @@
+//! Sales-out data: streaming CSV import in batches (all or nothing per file,
+//! idempotent by transaction id, reversible per batch), FX rates, and the
+//! incentive calculation over what was imported.
+
+use crate::db::{self, Db};
+use crate::import::Rejected;
+use crate::store::{Actor, StoreError};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::Row;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
+use std::str::FromStr;
+use std::time::Instant;
+use trellis_core::incentives::{self, PartnerFacts, Period, Sale, Statement};
+use trellis_core::program::Program;
+
+/// The columns of a sales-out file, in the documented order.
+pub const COLUMNS: &[&str] = &[
+    "transaction_id",
+    "date",
+    "partner",
+    "customer_name",
+    "customer_domain",
+    "customer_country",
+    "sku",
+    "quantity",
+    "unit_price",
+    "currency",
+    "deal_id",
+    "seller",
+];
+
+/// What to do with a SKU no published program's catalogue knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownSku {
+    /// The line is an error (the file is rejected).
+    Reject,
+    /// The line is imported but held out of calculations.
+    Hold,
+}
+
+/// Why an import or a calculation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum SalesError {
+    #[error("{0}")]
+    Rejected(Rejected),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for SalesError {
+    fn from(e: sqlx::Error) -> Self {
+        SalesError::Store(e.into())
+    }
+}
+
+type Result<T> = std::result::Result<T, SalesError>;
+
+/// What an import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportSummary {
+    pub batch_id: Option<String>,
+    pub lines: u64,
+    pub imported: u64,
+    /// Lines whose transaction id was imported before (skipped).
+    pub duplicates: u64,
+    pub held: u64,
+    pub bytes: u64,
+    pub parse_seconds: f64,
+    pub persist_seconds: f64,
+}
+
+struct Row_ {
+    line: u64,
+    transaction_id: String,
+    day: String,
+    partner_id: String,
+    customer_name: String,
+    customer_domain: Option<String>,
+    customer_country: &'static str,
+    sku: String,
+    quantity: String,
+    unit_price: String,
+    currency: String,
+    deal_id: Option<String>,
+    seller: Option<String>,
+    held: bool,
+}
+
+fn valid_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok();
+    match (num(0..4), num(5..7), num(8..10)) {
+        (Some(y), Some(m), Some(d)) if (1..=12).contains(&m) && d >= 1 => {
+            let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+            let days = [
+                31,
+                if leap { 29 } else { 28 },
+                31,
+                30,
+                31,
+                30,
+                31,
+                31,
+                30,
+                31,
+                30,
+                31,
+            ];
+            d <= days[(m - 1) as usize]
+        }
+        _ => false,
+    }
+}
+
+/// The SKUs of every published program's catalogue and their currencies.
+async fn catalogue(db: &Db) -> Result<(HashSet<String>, HashSet<String>)> {
+    let mut skus = HashSet::new();
+    let mut currencies = HashSet::new();
+    for p in crate::store::programs::list(db).await? {
+        if p.published.is_none() {
+            continue;
+        }
+        if let Some(v) = crate::store::programs::published(db, &p.slug).await? {
+            if let Ok(prog) = trellis_core::program::parse(&v.source) {
+                currencies.insert(prog.program.currency.to_ascii_uppercase());
+                skus.extend(prog.products.iter().map(|x| x.sku.get_ref().clone()));
+            }
+        }
+    }
+    Ok((skus, currencies))
+}
+
+/// Imports a sales-out CSV, streaming it. Every line is checked first; with
+/// any bad line nothing is imported and each problem names its line. Lines
+/// whose transaction id was imported before are skipped, so importing the
+/// same file again adds nothing. The batch is written in one transaction:
+/// a crash or a kill leaves no part of it. `progress(lines, bytes)` is called
+/// every 100,000 lines while reading.
+pub async fn import(
+    db: &Db,
+    actor: &Actor,
+    source: &str,
+    input: impl Read,
+    unknown_sku: UnknownSku,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ImportSummary> {
+    let started = Instant::now();
+    let (skus, program_currencies) = catalogue(db).await?;
+    let mut partner_ids: HashMap<String, String> = HashMap::new();
+    for r in sqlx::query("SELECT id, slug FROM partners")
+        .fetch_all(db.pool())
+        .await?
+    {
+        let id: String = r.try_get("id")?;
+        let slug: String = r.try_get("slug")?;
+        partner_ids.insert(slug, id.clone());
+        partner_ids.insert(id.clone(), id);
+    }
+    let mut currencies: HashSet<String> = program_currencies;
+    for r in sqlx::query("SELECT DISTINCT from_currency, to_currency FROM fx_rates")
+        .fetch_all(db.pool())
+        .await?
+    {
+        currencies.insert(r.try_get("from_currency")?);
+        currencies.insert(r.try_get("to_currency")?);
+    }
+
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    let counting = CountingReader {
+        inner: input,
+        bytes: 0,
+        hasher: &mut hasher,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(counting);
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| SalesError::Rejected(Rejected(vec![format!("{source}:1: {e}")])))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let unknown: Vec<&String> = headers
+        .iter()
+        .filter(|h| !COLUMNS.contains(&h.as_str()))
+        .collect();
+    let mut errors: Vec<String> = Vec::new();
+    if !unknown.is_empty() {
+        errors.push(format!(
+            "{source}:1: unknown column(s) {}; the columns are: {}",
+            unknown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            COLUMNS.join(", ")
+        ));
+    }
+    for required in [
+        "transaction_id",
+        "date",
+        "partner",
+        "customer_name",
+        "customer_country",
+        "sku",
+        "quantity",
+        "unit_price",
+        "currency",
+    ] {
+        if col(required).is_none() {
+            errors.push(format!("{source}:1: the column {required} is missing"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(SalesError::Rejected(Rejected(errors)));
+    }
+    let idx: Vec<Option<usize>> = COLUMNS.iter().map(|c| col(c)).collect();
+    let mut rows: Vec<Row_> = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut total_errors = 0usize;
+    let mut record = csv::StringRecord::new();
+    let mut lines = 0u64;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(lines + 2);
+                errors.push(format!("{source}:{line}: {e}"));
+                total_errors += 1;
+                break;
+            }
+        }
+        lines += 1;
+        let line = record.position().map(|p| p.line()).unwrap_or(lines + 1);
+        if lines.is_multiple_of(100_000) {
+            progress(lines, reader.get_ref().bytes);
+        }
+        let get = |i: usize| -> &str { idx[i].and_then(|c| record.get(c)).unwrap_or("") };
+        let mut bad: Vec<String> = Vec::new();
+        let tid = get(0);
+        if tid.is_empty() {
+            bad.push("transaction_id is required".into());
+        } else if let Some(first) = seen.get(tid) {
+            bad.push(format!("transaction_id {tid} is already on line {first}"));
+        }
+        let day = get(1);
+        if !valid_date(day) {
+            bad.push(format!("date '{day}' is not a date like 2027-01-31"));
+        }
+        let partner = partner_ids.get(get(2));
+        if partner.is_none() {
+            bad.push(format!(
+                "partner '{}' is not a partner's id or slug",
+                get(2)
+            ));
+        }
+        if get(3).is_empty() {
+            bad.push("customer_name is required".into());
+        }
+        let country = trellis_core::country::parse("customer_country", get(5));
+        if let Err(e) = &country {
+            bad.push(e.message.clone());
+        }
+        let sku = get(6);
+        let held = !skus.is_empty() && !skus.contains(sku);
+        if held && unknown_sku == UnknownSku::Reject {
+            bad.push(format!(
+                "sku '{sku}' is in no published program's catalogue"
+            ));
+        }
+        let quantity = Decimal::from_str(get(7)).ok().filter(|q| !q.is_zero());
+        if quantity.is_none() {
+            bad.push(format!(
+                "quantity '{}' is not a non-zero number (negative for a return)",
+                get(7)
+            ));
+        }
+        let price = Decimal::from_str(get(8))
+            .ok()
+            .filter(|p| !p.is_sign_negative());
+        if price.is_none() {
+            bad.push(format!("unit_price '{}' is not a number ≥ 0", get(8)));
+        }
+        let currency = get(9).to_ascii_uppercase();
+        if !currencies.contains(&currency) {
+            bad.push(format!(
+                "currency '{}' has no FX rate (import one with `trellis import fx`) and is no program's currency",
+                get(9)
+            ));
+        }
+        if !bad.is_empty() {
+            total_errors += bad.len();
+            if errors.len() < 200 {
+                errors.push(format!("{source}:{line}: {}", bad.join("; ")));
+            }
+            continue;
+        }
+        seen.insert(tid.to_string(), line);
+        let opt = |i: usize| Some(get(i).to_string()).filter(|s| !s.is_empty());
+        rows.push(Row_ {
+            line,
+            transaction_id: tid.to_string(),
+            day: day.to_string(),
+            partner_id: partner.cloned().unwrap_or_default(),
+            customer_name: get(3).to_string(),
+            customer_domain: opt(4),
+            customer_country: country.unwrap_or("ZZ"),
+            sku: sku.to_string(),
+            quantity: quantity.unwrap_or_default().normalize().to_string(),
+            unit_price: price.unwrap_or_default().normalize().to_string(),
+            currency,
+            deal_id: opt(10),
+            seller: opt(11),
+            held,
+        });
+    }
+    let bytes = reader.get_ref().bytes;
+    drop(reader);
+    progress(lines, bytes);
+    if !errors.is_empty() {
+        if total_errors > errors.len() {
+            errors.push(format!(
+                "… and {} more problem(s)",
+                total_errors - errors.len()
+            ));
+        }
+        return Err(SalesError::Rejected(Rejected(errors)));
+    }
+    let sha = hex::encode(sha2::Digest::finalize(hasher));
+    let parse_seconds = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let batch_id = uuid::Uuid::now_v7().to_string();
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO sales_batches (id, created_at, created_by, source, sha256, lines, imported, duplicates, held, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, 'imported')",
+    )
+    .bind(&batch_id)
+    .bind(db::now())
+    .bind(&actor.email)
+    .bind(source)
+    .bind(&sha)
+    .bind(lines as i64)
+    .execute(&mut *tx)
+    .await?;
+    const PER_STATEMENT: usize = 500;
+    let mut imported = 0u64;
+    let mut held = 0u64;
+    for chunk in rows.chunks(PER_STATEMENT) {
+        // Numbered placeholders ($1…) work on both backends.
+        let mut text = String::from(
+            "INSERT INTO sales (transaction_id, batch_id, line, day, partner_id, customer_name, customer_domain, \
+             customer_country, sku, quantity, unit_price, currency, deal_id, seller, held) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push('(');
+            for j in 0..15 {
+                if j > 0 {
+                    text.push(',');
+                }
+                text.push_str(&format!("${}", i * 15 + j + 1));
+            }
+            text.push(')');
+        }
+        text.push_str(" ON CONFLICT (transaction_id) DO NOTHING");
+        let mut q = sqlx::query(&text);
+        for r in chunk {
+            q = q
+                .bind(r.transaction_id.as_str())
+                .bind(batch_id.as_str())
+                .bind(r.line as i64)
+                .bind(r.day.as_str())
+                .bind(r.partner_id.as_str())
+                .bind(r.customer_name.as_str())
+                .bind(r.customer_domain.as_deref())
+                .bind(r.customer_country)
+                .bind(r.sku.as_str())
+                .bind(r.quantity.as_str())
+                .bind(r.unit_price.as_str())
+                .bind(r.currency.as_str())
+                .bind(r.deal_id.as_deref())
+                .bind(r.seller.as_deref())
+                .bind(i64::from(r.held));
+        }
+        let n = q.execute(&mut *tx).await?.rows_affected();
+        imported += n;
+        if n as usize == chunk.len() {
+            held += chunk.iter().filter(|r| r.held).count() as u64;
+        } else if chunk.iter().any(|r| r.held) {
+            // Some were duplicates: count the held ones this batch holds.
+            let ids: Vec<&str> = chunk
+                .iter()
+                .filter(|r| r.held)
+                .map(|r| r.transaction_id.as_str())
+                .collect();
+            for id in ids {
+                let mine: Option<i64> = sqlx::query_scalar(
+                    "SELECT held FROM sales WHERE transaction_id = $1 AND batch_id = $2",
+                )
+                .bind(id)
+                .bind(&batch_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                held += u64::from(mine == Some(1));
+            }
+        }
+    }
+    let duplicates = rows.len() as u64 - imported;
+    sqlx::query("UPDATE sales_batches SET imported = $1, duplicates = $2, held = $3 WHERE id = $4")
+        .bind(imported as i64)
+        .bind(duplicates as i64)
+        .bind(held as i64)
+        .bind(&batch_id)
+        .execute(&mut *tx)
+        .await?;
+    crate::store::audit::record(
+        &mut tx,
+        actor,
+        crate::store::audit::Change {
+            action: "sales.import",
+            object_type: "sales-batch",
+            object_id: &batch_id,
+            partner_id: None,
+            before: None,
+            after: Some(serde_json::json!({"source": source, "lines": lines, "imported": imported, "duplicates": duplicates, "held": held, "sha256": sha})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ImportSummary {
+        batch_id: Some(batch_id),
+        lines,
+        imported,
+        duplicates,
+        held,
+        bytes,
+        parse_seconds,
+        persist_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+struct CountingReader<'h, R> {
+    inner: R,
+    bytes: u64,
+    hasher: &'h mut sha2::Sha256,
+}
+
+impl<R: Read> Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        sha2::Digest::update(self.hasher, &buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Removes a batch's lines (approved statements keep what they approved;
+/// the next calculation shows the difference as an adjustment).
+pub async fn rollback(db: &Db, actor: &Actor, batch_id: &str) -> Result<u64> {
+    let mut tx = db.begin_write().await?;
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM sales_batches WHERE id = $1")
+            .bind(batch_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    match status.as_deref() {
+        None => return Err(SalesError::Invalid(format!("no sales batch {batch_id}"))),
+        Some("rolled-back") => {
+            return Err(SalesError::Invalid(format!(
+                "batch {batch_id} is already rolled back"
+            )))
+        }
+        _ => {}
+    }
+    let n = sqlx::query("DELETE FROM sales WHERE batch_id = $1")
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query(
+        "UPDATE sales_batches SET status = 'rolled-back', rolled_back_at = $1 WHERE id = $2",
+    )
+    .bind(db::now())
+    .bind(batch_id)
+    .execute(&mut *tx)
+    .await?;
+    crate::store::audit::record(
+        &mut tx,
+        actor,
+        crate::store::audit::Change {
+            action: "sales.rollback",
+            object_type: "sales-batch",
+            object_id: batch_id,
+            partner_id: None,
+            before: None,
+            after: Some(serde_json::json!({"removed": n})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Imports FX rates: `from_currency,to_currency,valid_from,rate` (1 `from` =
+/// `rate` `to` from that day on). All or nothing; a rate for the same pair
+/// and day is replaced.
+pub async fn import_fx(db: &Db, source: &str, text: &str) -> Result<usize> {
+    let rows = crate::import::read(
+        source,
+        text,
+        &["from_currency", "to_currency", "valid_from", "rate"],
+        |_| false,
+    )
+    .map_err(|e| SalesError::Invalid(e.to_string()))?;
+    let mut errors = Vec::new();
+    let mut ok = Vec::new();
+    for (line, r) in &rows {
+        let get = |k: &str| r.get(k).map(String::as_str).unwrap_or("");
+        let cur = |k: &str| {
+            let c = get(k).to_ascii_uppercase();
+            (c.len() == 3 && c.chars().all(|x| x.is_ascii_uppercase())).then_some(c)
+        };
+        let rate = Decimal::from_str(get("rate"))
+            .ok()
+            .filter(|r| *r > Decimal::ZERO);
+        match (cur("from_currency"), cur("to_currency"), valid_date(get("valid_from")), rate) {
+            (Some(f), Some(t), true, Some(rate)) => ok.push((f, t, get("valid_from").to_string(), rate)),
+            _ => errors.push(format!(
+                "{source}:{line}: needs from_currency and to_currency (ISO 4217, like EUR), valid_from (YYYY-MM-DD) and a rate > 0"
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(SalesError::Rejected(Rejected(errors)));
+    }
+    let mut tx = db.begin_write().await?;
+    for (f, t, day, rate) in &ok {
+        sqlx::query("DELETE FROM fx_rates WHERE from_currency = $1 AND to_currency = $2 AND valid_from = $3")
+            .bind(f)
+            .bind(t)
+            .bind(day)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO fx_rates (from_currency, to_currency, valid_from, rate) VALUES ($1, $2, $3, $4)")
+            .bind(f)
+            .bind(t)
+            .bind(day)
+            .bind(rate.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(ok.len())
+}
+
+/// FX rates to one currency, by source currency, sorted by day.
+struct Fx {
+    to: String,
+    rates: HashMap<String, Vec<(String, Decimal)>>,
+}
+
+impl Fx {
+    async fn load(db: &Db, to: &str) -> Result<Fx> {
+        let mut rates: HashMap<String, Vec<(String, Decimal)>> = HashMap::new();
+        for r in sqlx::query("SELECT from_currency, to_currency, valid_from, rate FROM fx_rates")
+            .fetch_all(db.pool())
+            .await?
+        {
+            let f: String = r.try_get("from_currency")?;
+            let t: String = r.try_get("to_currency")?;
+            let day: String = r.try_get("valid_from")?;
+            let rate = Decimal::from_str(&r.try_get::<String, _>("rate")?)
+                .map_err(|e| SalesError::Invalid(format!("stored FX rate: {e}")))?;
+            if t == to {
+                rates.entry(f).or_default().push((day, rate));
+            } else if f == to && !rate.is_zero() {
+                rates.entry(t).or_default().push((day, Decimal::ONE / rate));
+            }
+        }
+        for v in rates.values_mut() {
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Ok(Fx {
+            to: to.to_string(),
+            rates,
+        })
+    }
+
+    /// The rate from `currency` on `day` (the latest valid from on or before it).
+    fn rate(&self, currency: &str, day: &str) -> Option<Decimal> {
+        if currency == self.to {
+            return Some(Decimal::ONE);
+        }
+        let v = self.rates.get(currency)?;
+        let i = v.partition_point(|(d, _)| d.as_str() <= day);
+        (i > 0).then(|| v[i - 1].1)
+    }
+}
+
+/// A calculation: the statements, and per partner the difference to what
+/// was approved before for the same period (adjustments).
+#[derive(Debug, Clone, Serialize)]
+pub struct Calculation {
+    pub program: String,
+    pub version: i64,
+    pub period: String,
+    pub currency: String,
+    pub statements: Vec<Statement>,
+    pub lines_read: usize,
+    pub seconds: f64,
+}
+
+/// Loads the sales of a period (and the year before, for growth rebates)
+/// and calculates every partner's statement under `program`.
+pub async fn calculate(
+    db: &Db,
+    program_id: &str,
+    program: &Program,
+    period: &Period,
+) -> Result<Calculation> {
+    let started = Instant::now();
+    let currency = program.program.currency.to_ascii_uppercase();
+    let fx = Fx::load(db, &currency).await?;
+    let mut facts: BTreeMap<String, PartnerFacts> = BTreeMap::new();
+    for r in sqlx::query(
+        "SELECT p.id, p.partner_type, e.segment, e.level FROM partners p \
+         LEFT JOIN partner_programs e ON e.partner_id = p.id AND e.program_id = $1",
+    )
+    .bind(program_id)
+    .fetch_all(db.pool())
+    .await?
+    {
+        facts.insert(
+            r.try_get("id")?,
+            PartnerFacts {
+                partner_type: r.try_get("partner_type")?,
+                segment: db::opt_str(&r, "segment")?,
+                level: db::opt_str(&r, "level")?,
+            },
+        );
+    }
+    let approved_deals: HashSet<String> =
+        sqlx::query_scalar("SELECT id FROM deals WHERE status IN ('approved','won')")
+            .fetch_all(db.pool())
+            .await?
+            .into_iter()
+            .collect();
+    let before = period.year_before();
+    let rows = sqlx::query(
+        "SELECT transaction_id, day, partner_id, sku, quantity, unit_price, currency, deal_id, seller FROM sales \
+         WHERE held = 0 AND day >= $1 AND day < $2",
+    )
+    .bind(&before.start)
+    .bind(&period.end)
+    .fetch_all(db.pool())
+    .await?;
+    let mut sales = Vec::with_capacity(rows.len());
+    let mut missing: BTreeMap<String, String> = BTreeMap::new();
+    for r in &rows {
+        let day: String = r.try_get("day")?;
+        let cur: String = r.try_get("currency")?;
+        let Some(rate) = fx.rate(&cur, &day) else {
+            missing.entry(cur).or_insert(day);
+            continue;
+        };
+        let dec = |c: &str| -> Result<Decimal> {
+            Decimal::from_str(&r.try_get::<String, _>(c)?)
+                .map_err(|e| SalesError::Invalid(format!("stored {c}: {e}")))
+        };
+        sales.push(Sale {
+            transaction_id: r.try_get("transaction_id")?,
+            date: day,
+            partner_id: r.try_get("partner_id")?,
+            sku: r.try_get("sku")?,
+            quantity: dec("quantity")?,
+            unit_price: dec("unit_price")? * rate,
+            deal_id: db::opt_str(r, "deal_id")?.filter(|d| approved_deals.contains(d)),
+            seller: db::opt_str(r, "seller")?,
+        });
+    }
+    if !missing.is_empty() {
+        return Err(SalesError::Invalid(format!(
+            "no FX rate to {currency} for: {}",
+            missing
+                .iter()
+                .map(|(c, d)| format!("{c} on {d}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let statements = incentives::calculate(program, period, &facts, &sales);
+    Ok(Calculation {
+        program: program.program.id.get_ref().clone(),
+        version: 0,
+        period: period.label.clone(),
+        currency,
+        statements,
+        lines_read: rows.len(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Every partner's name by id.
+pub async fn partner_names(db: &Db) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for r in sqlx::query("SELECT id, name FROM partners")
+        .fetch_all(db.pool())
+        .await?
+    {
+        out.insert(r.try_get("id")?, r.try_get("name")?);
+    }
+    Ok(out)
+}
+
+/// Stores a calculation's statements as drafts (replacing earlier drafts of
+/// the same period; approved statements are never changed).
+pub async fn save_drafts(db: &Db, program_id: &str, c: &Calculation) -> Result<usize> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "DELETE FROM statements WHERE program_id = $1 AND period = $2 AND status = 'draft'",
+    )
+    .bind(program_id)
+    .bind(&c.period)
+    .execute(&mut *tx)
+    .await?;
+    for s in &c.statements {
+        sqlx::query(
+            "INSERT INTO statements (id, program_id, version, partner_id, period, status, total, funds, lines, calculated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $9)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(program_id)
+        .bind(c.version)
+        .bind(&s.partner_id)
+        .bind(&c.period)
+        .bind(s.total.to_string())
+        .bind(s.funds.to_string())
+        .bind(serde_json::to_string(&s.lines).unwrap_or_else(|_| "[]".into()))
+        .bind(db::now())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(c.statements.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_date;
+
+    #[test]
+    fn dates_are_checked_for_real() {
+        assert!(valid_date("2027-02-28"));
+        assert!(valid_date("2028-02-29"));
+        assert!(!valid_date("2027-02-29"));
+        assert!(!valid_date("2027-13-01"));
+        assert!(!valid_date("2027-1-01"));
+        assert!(!valid_date("31.01.2027"));
+    }
+}

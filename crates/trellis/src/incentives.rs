@@ -1,0 +1,262 @@
+//! `trellis import sales|fx|rollback` and `trellis incentives calculate`.
+
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use trellis_core::incentives::{Period, Statement};
+use trellis_core::program::Program;
+use trellis_server::db::Db;
+use trellis_server::sales::{self, SalesError, UnknownSku};
+use trellis_server::store::{programs, Actor};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+fn fail(e: SalesError) -> Box<dyn std::error::Error + Send + Sync> {
+    e.to_string().into()
+}
+
+pub async fn import_sales(db: &Db, path: &Path, unknown: &str) -> Result<()> {
+    let unknown = match unknown {
+        "reject" => UnknownSku::Reject,
+        "hold" => UnknownSku::Hold,
+        other => {
+            return Err(format!("--unknown-skus must be reject or hold, not {other:?}").into())
+        }
+    };
+    let source = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {source}: {e}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let started = std::time::Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut progress = |lines: u64, bytes: u64| {
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        let pct = if size > 0 {
+            bytes as f64 * 100.0 / size as f64
+        } else {
+            100.0
+        };
+        let msg = format!(
+            "reading {source}: {lines} lines, {:.0} MB of {:.0} MB ({pct:.0} %), {:.0} lines/s",
+            bytes as f64 / 1e6,
+            size as f64 / 1e6,
+            lines as f64 / secs
+        );
+        let mut err = std::io::stderr().lock();
+        if tty {
+            let _ = write!(err, "\r{msg}\x1b[K");
+        } else {
+            let _ = writeln!(err, "{msg}");
+        }
+    };
+    let r = sales::import(
+        db,
+        &Actor::cli(),
+        &source,
+        std::io::BufReader::with_capacity(1 << 20, file),
+        unknown,
+        &mut progress,
+    )
+    .await;
+    if tty {
+        eprintln!();
+    }
+    let s = r.map_err(fail)?;
+    println!(
+        "{source}: {} line(s): {} imported, {} already imported before (skipped), {} held (unknown SKU); batch {}",
+        s.lines,
+        s.imported,
+        s.duplicates,
+        s.held,
+        s.batch_id.as_deref().unwrap_or("-")
+    );
+    println!(
+        "parse + check {:.2} s ({:.0} lines/s, {:.1} MB/s) · persist {:.2} s ({:.0} lines/s)",
+        s.parse_seconds,
+        s.lines as f64 / s.parse_seconds.max(1e-9),
+        s.bytes as f64 / 1e6 / s.parse_seconds.max(1e-9),
+        s.persist_seconds,
+        s.imported as f64 / s.persist_seconds.max(1e-9)
+    );
+    Ok(())
+}
+
+pub async fn import_fx(db: &Db, path: &Path) -> Result<()> {
+    let source = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {source}: {e}"))?;
+    let n = sales::import_fx(db, &source, &text).await.map_err(fail)?;
+    println!("{source}: {n} FX rate(s) imported");
+    Ok(())
+}
+
+pub async fn rollback(db: &Db, batch: &str) -> Result<()> {
+    let n = sales::rollback(db, &Actor::cli(), batch)
+        .await
+        .map_err(fail)?;
+    println!("batch {batch} rolled back: {n} line(s) removed");
+    Ok(())
+}
+
+/// The published program to calculate: the one named, or the only one with
+/// incentive rules.
+async fn program_of(db: &Db, slug: Option<&str>) -> Result<(String, i64, Program)> {
+    let mut found = Vec::new();
+    for p in programs::list(db).await? {
+        if slug.is_some_and(|s| s != p.slug) {
+            continue;
+        }
+        let Some(v) = programs::published(db, &p.slug).await? else {
+            continue;
+        };
+        let prog = trellis_core::program::parse(&v.source)
+            .map_err(|e| format!("published program {} does not parse: {e}", p.slug))?;
+        let inc = &prog.incentives;
+        let has_rules = !(inc.rebates.is_empty()
+            && inc.spifs.is_empty()
+            && inc.deal_registration_uplifts.is_empty()
+            && inc.fund_accruals.is_empty());
+        if slug.is_some() || has_rules {
+            found.push((p.id.clone(), v.meta.number, prog));
+        }
+    }
+    match (found.len(), slug) {
+        (1, _) => Ok(found.remove(0)),
+        (0, Some(s)) => Err(format!("no published program {s:?}").into()),
+        (0, None) => Err("no published program has incentive rules".into()),
+        _ => {
+            Err("several published programs have incentive rules: choose one with --program".into())
+        }
+    }
+}
+
+fn print_statements(
+    title: &str,
+    currency: &str,
+    st: &[Statement],
+    names: &BTreeMap<String, String>,
+) {
+    println!("{title}");
+    for s in st {
+        let name = names
+            .get(&s.partner_id)
+            .map(String::as_str)
+            .unwrap_or(&s.partner_id);
+        println!("  {name}: {} {currency}", s.total);
+        for l in &s.lines {
+            let who = l
+                .seller
+                .as_deref()
+                .map(|x| format!(" [seller {x}]"))
+                .unwrap_or_default();
+            println!(
+                "    {:<28} {:>14}  {}{who}",
+                l.rule,
+                l.amount.to_string(),
+                l.explanation
+            );
+        }
+        for n in &s.next_bands {
+            println!(
+                "    → {} {currency} more this period reaches {}% ({})",
+                n.missing,
+                n.rate_pct.normalize(),
+                n.rule
+            );
+        }
+    }
+}
+
+pub async fn calculate(
+    db: &Db,
+    period: &str,
+    slug: Option<&str>,
+    dry_run: bool,
+    draft: Option<&Path>,
+    json: bool,
+) -> Result<()> {
+    let period = Period::parse(period)?;
+    let (program_id, version, program) = program_of(db, slug).await?;
+    let mut calc = sales::calculate(db, &program_id, &program, &period)
+        .await
+        .map_err(fail)?;
+    calc.version = version;
+    let names = sales::partner_names(db).await.map_err(fail)?;
+    let what_if = match draft {
+        Some(path) => {
+            let src = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let p = trellis_core::program::parse(&src)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(
+                sales::calculate(db, &program_id, &p, &period)
+                    .await
+                    .map_err(fail)?,
+            )
+        }
+        None => None,
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"calculation": calc, "what_if": what_if})
+            )?
+        );
+    } else {
+        let total: Decimal = calc.statements.iter().map(|s| s.total).sum();
+        print_statements(
+            &format!(
+                "{} v{} · {} · {} partner(s) · {} {} in total · {} sales lines read in {:.2} s",
+                calc.program,
+                calc.version,
+                calc.period,
+                calc.statements.len(),
+                total,
+                calc.currency,
+                calc.lines_read,
+                calc.seconds
+            ),
+            &calc.currency,
+            &calc.statements,
+            &names,
+        );
+        if let Some(w) = &what_if {
+            println!(
+                "\nwhat-if under {}: difference per partner",
+                draft.map(|p| p.display().to_string()).unwrap_or_default()
+            );
+            let before: BTreeMap<&str, Decimal> = calc
+                .statements
+                .iter()
+                .map(|s| (s.partner_id.as_str(), s.total))
+                .collect();
+            let after: BTreeMap<&str, Decimal> = w
+                .statements
+                .iter()
+                .map(|s| (s.partner_id.as_str(), s.total))
+                .collect();
+            let mut ids: Vec<&str> = before.keys().chain(after.keys()).copied().collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for id in ids {
+                let (b, a) = (
+                    before.get(id).copied().unwrap_or_default(),
+                    after.get(id).copied().unwrap_or_default(),
+                );
+                let name = names.get(id).map(String::as_str).unwrap_or(id);
+                println!(
+                    "  {name}: {b} → {a} ({}{})",
+                    if a >= b { "+" } else { "" },
+                    a - b
+                );
+            }
+        }
+    }
+    if !dry_run {
+        let n = sales::save_drafts(db, &program_id, &calc)
+            .await
+            .map_err(fail)?;
+        eprintln!("{n} draft statement(s) saved for {}", calc.period);
+    }
+    Ok(())
+}
