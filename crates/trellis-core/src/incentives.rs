@@ -172,6 +172,9 @@ pub struct Line {
     pub explanation: String,
     /// The cap cut the amount.
     pub capped: bool,
+    /// For an adjustment: the (approved) period it corrects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjusts: Option<String>,
 }
 
 /// What a partner earns in a period.
@@ -377,6 +380,7 @@ pub fn calculate(
                 amount,
                 explanation,
                 capped,
+                adjusts: None,
             });
         }
         for s in &program.incentives.spifs {
@@ -426,6 +430,7 @@ pub fn calculate(
                     amount,
                     explanation: format!("{} sold {} to {}", parts.join(" + "), s.from, s.to),
                     capped: false,
+                    adjusts: None,
                 });
             }
         }
@@ -471,6 +476,7 @@ pub fn calculate(
                         money(revenue)
                     ),
                     capped: false,
+                    adjusts: None,
                 });
             }
         }

@@ -354,7 +354,7 @@ pub async fn import(
     .bind(lines as i64)
     .execute(&mut *tx)
     .await?;
-    const PER_STATEMENT: usize = 500;
+    const PER_STATEMENT: usize = 50;
     let mut imported = 0u64;
     let mut held = 0u64;
     for chunk in rows.chunks(PER_STATEMENT) {
@@ -621,7 +621,10 @@ pub struct Calculation {
     pub currency: String,
     pub statements: Vec<Statement>,
     pub lines_read: usize,
+    /// Reading the sales from the database, converting and calculating.
     pub seconds: f64,
+    /// The calculation alone (the rules over the lines in memory).
+    pub core_seconds: f64,
 }
 
 /// Loads the sales of a period (and the year before, for growth rebates)
@@ -702,8 +705,11 @@ pub async fn calculate(
                 .join(", ")
         )));
     }
+    let core = Instant::now();
     let statements = incentives::calculate(program, period, &facts, &sales);
+    let core_seconds = core.elapsed().as_secs_f64();
     Ok(Calculation {
+        core_seconds,
         program: program.program.id.get_ref().clone(),
         version: 0,
         period: period.label.clone(),
@@ -726,9 +732,284 @@ pub async fn partner_names(db: &Db) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
+/// A stored statement.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredStatement {
+    pub id: String,
+    pub program: String,
+    pub version: i64,
+    pub partner_id: String,
+    pub period: String,
+    /// `draft` or `approved`.
+    pub status: String,
+    pub total: String,
+    pub funds: String,
+    pub lines: serde_json::Value,
+    pub next_bands: serde_json::Value,
+    pub calculated_at: String,
+    pub approved_at: Option<String>,
+}
+
+/// A partner's statements, newest period first (at most 40).
+pub async fn statements_of(db: &Db, partner_id: &str) -> Result<Vec<StoredStatement>> {
+    let rows = sqlx::query(
+        "SELECT s.*, p.slug AS program_slug FROM statements s JOIN programs p ON p.id = s.program_id \
+         WHERE s.partner_id = $1 ORDER BY s.period DESC, s.status, s.calculated_at DESC LIMIT 40",
+    )
+    .bind(partner_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let json = |c: &str| -> Result<serde_json::Value> {
+                let t: String = r.try_get(c)?;
+                serde_json::from_str(&t)
+                    .map_err(|e| SalesError::Invalid(format!("stored {c}: {e}")))
+            };
+            Ok(StoredStatement {
+                id: r.try_get("id")?,
+                program: r.try_get("program_slug")?,
+                version: r.try_get("version")?,
+                partner_id: r.try_get("partner_id")?,
+                period: r.try_get("period")?,
+                status: r.try_get("status")?,
+                total: r.try_get("total")?,
+                funds: r.try_get("funds")?,
+                lines: json("lines")?,
+                next_bands: json("next_bands")?,
+                calculated_at: r.try_get("calculated_at")?,
+                approved_at: db::opt_str(r, "approved_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Approves the draft statements of a period (all partners, or one):
+/// approved statements never change again. Returns how many.
+pub async fn approve(
+    db: &Db,
+    actor: &Actor,
+    program_id: &str,
+    period: &str,
+    partner_id: Option<&str>,
+) -> Result<u64> {
+    let mut tx = db.begin_write().await?;
+    // A later approval of the same period replaces nothing: drafts of
+    // partners already approved for the period are refused.
+    let clash: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM statements d WHERE d.program_id = $1 AND d.period = $2 AND d.status = 'draft' \
+         AND ($3 IS NULL OR d.partner_id = $3) AND EXISTS (SELECT 1 FROM statements a WHERE a.program_id = d.program_id \
+         AND a.period = d.period AND a.partner_id = d.partner_id AND a.status = 'approved')",
+    )
+    .bind(program_id)
+    .bind(period)
+    .bind(partner_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if clash > 0 {
+        return Err(SalesError::Invalid(format!(
+            "{clash} partner(s) already have an approved statement for {period}: late data goes into the next period's statement as an adjustment"
+        )));
+    }
+    let n = sqlx::query(
+        "UPDATE statements SET status = 'approved', approved_at = $1, approved_by = $2 \
+         WHERE program_id = $3 AND period = $4 AND status = 'draft' AND ($5 IS NULL OR partner_id = $5)",
+    )
+    .bind(db::now())
+    .bind(actor.user_id.as_deref())
+    .bind(program_id)
+    .bind(period)
+    .bind(partner_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    crate::store::audit::record(
+        &mut tx,
+        actor,
+        crate::store::audit::Change {
+            action: "statements.approve",
+            object_type: "statements",
+            object_id: period,
+            partner_id,
+            before: None,
+            after: Some(serde_json::json!({"approved": n})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// The payout file of a period's approved statements: one row per partner
+/// and line, cash and funds apart.
+pub async fn payout_csv(db: &Db, program_id: &str, period: &str) -> Result<String> {
+    let rows = sqlx::query(
+        "SELECT s.partner_id, p.slug, p.name, s.total, s.funds, s.lines, s.approved_at FROM statements s \
+         JOIN partners p ON p.id = s.partner_id WHERE s.program_id = $1 AND s.period = $2 AND s.status = 'approved' \
+         ORDER BY p.slug",
+    )
+    .bind(program_id)
+    .bind(period)
+    .fetch_all(db.pool())
+    .await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| SalesError::Invalid(format!("cannot write the payout file: {e}"));
+    w.write_record([
+        "period",
+        "partner_slug",
+        "partner_name",
+        "rule",
+        "kind",
+        "seller",
+        "amount",
+        "paid_as",
+        "approved_at",
+    ])
+    .map_err(io)?;
+    for r in &rows {
+        let lines: Vec<serde_json::Value> =
+            serde_json::from_str(&r.try_get::<String, _>("lines")?).unwrap_or_default();
+        let slug: String = r.try_get("slug")?;
+        let name: String = r.try_get("name")?;
+        let approved: String = r.try_get("approved_at")?;
+        for l in lines {
+            let kind = l["kind"].as_str().unwrap_or("");
+            w.write_record([
+                period,
+                &slug,
+                &name,
+                l["rule"].as_str().unwrap_or(""),
+                kind,
+                l["seller"].as_str().unwrap_or(""),
+                l["amount"].as_str().unwrap_or("0.00"),
+                if kind == "fund-accrual" {
+                    "funds"
+                } else {
+                    "cash"
+                },
+                &approved,
+            ])
+            .map_err(io)?;
+        }
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| SalesError::Invalid(format!("cannot write the payout file: {e}")))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Late data: for each approved statement of an earlier period, the
+/// difference between a recalculation under `program` and what was approved
+/// (less adjustments already made), as adjustment lines for `c`'s period.
+/// Approved statements themselves never change.
+pub async fn add_adjustments(
+    db: &Db,
+    program_id: &str,
+    program: &Program,
+    c: &mut Calculation,
+) -> Result<()> {
+    let rows = sqlx::query(
+        "SELECT partner_id, period, lines FROM statements WHERE program_id = $1 AND status = 'approved' AND period <> $2",
+    )
+    .bind(program_id)
+    .bind(&c.period)
+    .fetch_all(db.pool())
+    .await?;
+    // What was approved per (partner, period), without its own adjustment
+    // lines; and what adjustments approved statements already made.
+    let mut approved: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+    let mut adjusted: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+    for r in &rows {
+        let pid: String = r.try_get("partner_id")?;
+        let period: String = r.try_get("period")?;
+        let lines: Vec<serde_json::Value> =
+            serde_json::from_str(&r.try_get::<String, _>("lines")?).unwrap_or_default();
+        for l in lines {
+            let amount = l["amount"]
+                .as_str()
+                .and_then(|a| Decimal::from_str(a).ok())
+                .unwrap_or_default();
+            match l["adjusts"].as_str() {
+                Some(of) => *adjusted.entry((pid.clone(), of.to_string())).or_default() += amount,
+                None => *approved.entry((pid.clone(), period.clone())).or_default() += amount,
+            }
+        }
+    }
+    let current = Period::parse(&c.period).map_err(SalesError::Invalid)?;
+    let periods: std::collections::BTreeSet<&String> = approved.keys().map(|(_, p)| p).collect();
+    for period in periods {
+        let q = Period::parse(period).map_err(SalesError::Invalid)?;
+        if q.start >= current.start {
+            continue;
+        }
+        let again = calculate(db, program_id, program, &q).await?;
+        let mut totals: BTreeMap<&str, Decimal> = BTreeMap::new();
+        for st in &again.statements {
+            totals.insert(st.partner_id.as_str(), st.total);
+        }
+        for ((pid, p), was) in approved.iter().filter(|((_, p), _)| p == period) {
+            let now = totals.get(pid.as_str()).copied().unwrap_or_default();
+            let done = adjusted
+                .get(&(pid.clone(), p.clone()))
+                .copied()
+                .unwrap_or_default();
+            let delta = incentives::cents(now - *was - done);
+            if delta.is_zero() {
+                continue;
+            }
+            let line = incentives::Line {
+                rule: format!("adjustment {p}"),
+                kind: "adjustment",
+                element: None,
+                seller: None,
+                basis: incentives::cents(now),
+                band: None,
+                rate_pct: None,
+                transactions: 0,
+                amount: delta,
+                explanation: format!(
+                    "late data for {p}: recalculated {now} against {was} approved{}",
+                    if done.is_zero() {
+                        String::new()
+                    } else {
+                        format!(" and {done} adjusted before")
+                    }
+                ),
+                capped: false,
+                adjusts: Some(p.clone()),
+            };
+            match c.statements.iter_mut().find(|s| &s.partner_id == pid) {
+                Some(st) => {
+                    st.total += line.amount;
+                    st.lines.push(line);
+                }
+                None => c.statements.push(Statement {
+                    partner_id: pid.clone(),
+                    period: c.period.clone(),
+                    total: line.amount,
+                    funds: Decimal::ZERO,
+                    lines: vec![line],
+                    next_bands: Vec::new(),
+                }),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Stores a calculation's statements as drafts (replacing earlier drafts of
-/// the same period; approved statements are never changed).
+/// the same period; approved statements are never changed, and partners
+/// with an approved statement for the period get none).
 pub async fn save_drafts(db: &Db, program_id: &str, c: &Calculation) -> Result<usize> {
+    let done: HashSet<String> = sqlx::query_scalar(
+        "SELECT partner_id FROM statements WHERE program_id = $1 AND period = $2 AND status = 'approved'",
+    )
+    .bind(program_id)
+    .bind(&c.period)
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .collect();
     let mut tx = db.begin_write().await?;
     sqlx::query(
         "DELETE FROM statements WHERE program_id = $1 AND period = $2 AND status = 'draft'",
@@ -737,10 +1018,16 @@ pub async fn save_drafts(db: &Db, program_id: &str, c: &Calculation) -> Result<u
     .bind(&c.period)
     .execute(&mut *tx)
     .await?;
-    for s in &c.statements {
+    let mut saved = 0;
+    for s in c
+        .statements
+        .iter()
+        .filter(|s| !done.contains(&s.partner_id))
+    {
+        saved += 1;
         sqlx::query(
-            "INSERT INTO statements (id, program_id, version, partner_id, period, status, total, funds, lines, calculated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $9)",
+            "INSERT INTO statements (id, program_id, version, partner_id, period, status, total, funds, lines, next_bands, calculated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $9, $10)",
         )
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(program_id)
@@ -750,12 +1037,13 @@ pub async fn save_drafts(db: &Db, program_id: &str, c: &Calculation) -> Result<u
         .bind(s.total.to_string())
         .bind(s.funds.to_string())
         .bind(serde_json::to_string(&s.lines).unwrap_or_else(|_| "[]".into()))
+        .bind(serde_json::to_string(&s.next_bands).unwrap_or_else(|_| "[]".into()))
         .bind(db::now())
         .execute(&mut *tx)
         .await?;
     }
     tx.commit().await?;
-    Ok(c.statements.len())
+    Ok(saved)
 }
 
 #[cfg(test)]

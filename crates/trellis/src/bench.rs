@@ -316,3 +316,286 @@ pub fn conflicts(o: &Options) -> ExitCode {
     );
     ExitCode::SUCCESS
 }
+
+/// Options of `trellis bench incentives`.
+pub struct IncentiveOptions {
+    pub lines: usize,
+    pub partners: usize,
+    pub seed: u64,
+    pub peer: Option<PathBuf>,
+    pub keep: bool,
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// A sales-out file: Zipf-skewed partners (s = 1.1), four SKUs of the
+/// example catalogue, 3 % returns, USD/EUR/GBP, 2026-Q1 (for growth) and
+/// 2027-Q1. Returns the file's size in bytes.
+fn write_sales(path: &Path, lines: usize, partners: usize, seed: u64) -> std::io::Result<u64> {
+    let mut rng = Rng(seed | 1);
+    let weights: Vec<f64> = (1..=partners).map(|k| 1.0 / (k as f64).powf(1.1)).collect();
+    let total: f64 = weights.iter().sum();
+    let mut cdf = Vec::with_capacity(partners);
+    let mut acc = 0.0;
+    for w in &weights {
+        acc += w / total;
+        cdf.push(acc);
+    }
+    const SKUS: [(&str, u64, f64); 4] = [
+        ("AUR-CL-100", 20_000, 0.40),
+        ("AUR-CL-500", 60_000, 0.65),
+        ("AUR-AI-1", 900, 0.85),
+        ("AUR-SVC-ONB", 5_000, 1.0),
+    ];
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    writeln!(
+        f,
+        "transaction_id,date,partner,customer_name,customer_domain,customer_country,sku,quantity,unit_price,currency,deal_id,seller"
+    )?;
+    for i in 0..lines {
+        let u = rng.unit();
+        let p = cdf.partition_point(|c| *c < u).min(partners - 1);
+        let s = rng.unit();
+        let (sku, base, _) = SKUS
+            .iter()
+            .find(|(_, _, c)| s <= *c)
+            .copied()
+            .unwrap_or(SKUS[3]);
+        let qty = 1 + rng.below(5) as i64;
+        let qty = if rng.unit() < 0.03 { -qty } else { qty };
+        let cents = base * 100 * (90 + rng.below(21) as u64) / 100;
+        let (cur, div) = match rng.below(10) {
+            0..=5 => ("USD", 100),
+            6..=8 => ("EUR", 108),
+            _ => ("GBP", 127),
+        };
+        let price = cents * 100 / div;
+        let year = if rng.unit() < 0.3 { 2026 } else { 2027 };
+        let month = 1 + rng.below(3);
+        let day = 1 + rng.below(28);
+        writeln!(
+            f,
+            "T{i},{year}-{month:02}-{day:02},p{p:04},Customer {c},customer{c}.example,DE,{sku},{qty},{}.{:02},{cur},,s{}",
+            price / 100,
+            price % 100,
+            1 + rng.below(5),
+            c = rng.below(50_000),
+        )?;
+    }
+    f.flush()?;
+    Ok(std::fs::metadata(path)?.len())
+}
+
+pub async fn incentives(
+    o: &IncentiveOptions,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use trellis_server::store::{partners, programs, Actor};
+    let dir = std::env::temp_dir().join(format!("trellis-bench-incentives-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let sales_csv = dir.join("sales.csv");
+    let t = Instant::now();
+    let bytes = write_sales(&sales_csv, o.lines, o.partners, o.seed)?;
+    println!(
+        "generated {} lines ({:.1} MB), {} partners, in {:.1} s · {}",
+        o.lines,
+        bytes as f64 / 1e6,
+        o.partners,
+        t.elapsed().as_secs_f64(),
+        sales_csv.display()
+    );
+    let db_path = dir.join("bench.db");
+    let db = trellis_server::db::Db::connect(&format!("sqlite://{}", db_path.display())).await?;
+    db.migrate().await?;
+    let actor = Actor::system("bench");
+    let cloud = include_str!("../../../examples/programs/cloud-reseller.toml");
+    let v = programs::save_draft(&db, &actor, &programs::Checked::new(cloud.to_string())?).await?;
+    programs::publish(&db, &actor, &v.program, v.number)
+        .await
+        .map_err(|_| "cannot publish the example program")?;
+    let mut slugs = String::from("slug,partner_type\n");
+    let new: Vec<partners::NewPartner> = (0..o.partners)
+        .map(|i| {
+            let ty = if i % 3 == 2 { "msp" } else { "reseller" };
+            slugs.push_str(&format!("p{i:04},{ty}\n"));
+            partners::NewPartner {
+                slug: format!("p{i:04}"),
+                name: format!("Partner {i:04}"),
+                partner_type: ty.into(),
+                region: "dach".into(),
+                country: "DE".into(),
+                status: trellis_core::org::PartnerStatus::Active,
+                website: None,
+                channel_manager_id: None,
+            }
+        })
+        .collect();
+    partners::create_many(&db, &actor, &new).await?;
+    let partners_csv = dir.join("partners.csv");
+    std::fs::write(&partners_csv, slugs)?;
+    let fx_csv = dir.join("fx.csv");
+    let fx = "from_currency,to_currency,valid_from,rate\nEUR,USD,2026-01-01,1.0850\nGBP,USD,2026-01-01,1.2700\n";
+    std::fs::write(&fx_csv, fx)?;
+    trellis_server::sales::import_fx(&db, "fx.csv", fx)
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let file = std::fs::File::open(&sales_csv)?;
+    let s = trellis_server::sales::import(
+        &db,
+        &actor,
+        "sales.csv",
+        std::io::BufReader::with_capacity(1 << 20, file),
+        trellis_server::sales::UnknownSku::Reject,
+        &mut |_, _| {},
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let mb = bytes as f64 / 1e6;
+    println!(
+        "import into SQLite: parse + check {:.2} s ({:.0} lines/s, {:.1} MB/s) · persist {:.2} s ({:.0} lines/s) · total {:.2} s",
+        s.parse_seconds,
+        s.lines as f64 / s.parse_seconds,
+        mb / s.parse_seconds,
+        s.persist_seconds,
+        s.imported as f64 / s.persist_seconds,
+        s.parse_seconds + s.persist_seconds
+    );
+    let program = trellis_core::program::parse(cloud)?;
+    let program_id: String = sqlx_id(&db).await?;
+    let period = trellis_core::incentives::Period::parse("2027-Q1")?;
+    let c = trellis_server::sales::calculate(&db, &program_id, &program, &period)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "calculate 2027-Q1 from the database: {:.2} s for {} lines read ({:.0} lines/s; the rules alone over the lines in memory {:.3} s, {:.0} lines/s) · {} statements",
+        c.seconds,
+        c.lines_read,
+        c.lines_read as f64 / c.seconds,
+        c.core_seconds,
+        c.lines_read as f64 / c.core_seconds,
+        c.statements.len()
+    );
+    let ours: std::collections::BTreeMap<String, String> = c
+        .statements
+        .iter()
+        .flat_map(|st| {
+            st.lines
+                .iter()
+                .filter(|l| l.rule == "cloud-volume" || l.rule == "mdf-accrual")
+                .map(move |l| {
+                    (
+                        format!("{}/{}", st.partner_id, l.rule),
+                        l.amount.to_string(),
+                    )
+                })
+        })
+        .collect();
+    let Some(script) = &o.peer else {
+        println!("peer skipped (--no-peer)");
+        return Ok(());
+    };
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&sales_csv)
+        .arg(&partners_csv)
+        .arg(&fx_csv)
+        .args([&period.start, &period.end])
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("the peer failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    let peer: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let secs = peer["seconds"].as_f64().unwrap_or(f64::NAN);
+    // Our keys use partner ids; the peer's use slugs.
+    let ids: std::collections::BTreeMap<String, String> = trellis_server::sales::partner_names(&db)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(id, name)| (id, format!("p{}", name.trim_start_matches("Partner "))))
+        .collect();
+    let ours: std::collections::BTreeMap<String, String> = ours
+        .into_iter()
+        .map(|(k, v)| {
+            let (id, rule) = k.split_once('/').unwrap_or((&k, ""));
+            (
+                format!("{}/{rule}", ids.get(id).cloned().unwrap_or_default()),
+                v,
+            )
+        })
+        .collect();
+    let theirs: std::collections::BTreeMap<String, String> = peer["amounts"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let zero = |m: &std::collections::BTreeMap<String, String>, k: &str| {
+        m.get(k).cloned().unwrap_or_else(|| "0.00".into())
+    };
+    let keys: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
+    let differ: Vec<String> = keys
+        .iter()
+        .filter(|k| zero(&ours, k) != zero(&theirs, k))
+        .map(|k| {
+            format!(
+                "{k}: Trellis {} · DuckDB {}",
+                zero(&ours, k),
+                zero(&theirs, k)
+            )
+        })
+        .collect();
+    println!(
+        "peer {}: the same rebate and accrual as SQL over the CSV in {:.2} s · ratio (Trellis calculate from the database / DuckDB) {:.2} · (rules alone / DuckDB) {:.2}",
+        peer["peer"].as_str().unwrap_or("duckdb"),
+        secs,
+        c.seconds / secs,
+        c.core_seconds / secs
+    );
+    if differ.is_empty() {
+        println!(
+            "results: {} amounts compared, all equal to the cent",
+            keys.len()
+        );
+    } else {
+        println!(
+            "results differ on {} of {} amounts:",
+            differ.len(),
+            keys.len()
+        );
+        for d in differ.iter().take(10) {
+            println!("  {d}");
+        }
+    }
+    if !o.keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    if differ.is_empty() {
+        Ok(())
+    } else {
+        Err("Trellis and DuckDB disagree".into())
+    }
+}
+
+async fn sqlx_id(
+    db: &trellis_server::db::Db,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let v = trellis_server::store::programs::list(db).await?;
+    Ok(v.first().map(|p| p.id.clone()).ok_or("no program")?)
+}

@@ -180,6 +180,9 @@ pub async fn calculate(
         .await
         .map_err(fail)?;
     calc.version = version;
+    sales::add_adjustments(db, &program_id, &program, &mut calc)
+        .await
+        .map_err(fail)?;
     let names = sales::partner_names(db).await.map_err(fail)?;
     let what_if = match draft {
         Some(path) => {
@@ -258,5 +261,47 @@ pub async fn calculate(
             .map_err(fail)?;
         eprintln!("{n} draft statement(s) saved for {}", calc.period);
     }
+    Ok(())
+}
+
+pub async fn approve(
+    db: &Db,
+    period: &str,
+    slug: Option<&str>,
+    partner: Option<&str>,
+) -> Result<()> {
+    Period::parse(period)?;
+    let (program_id, _, _) = program_of(db, slug).await?;
+    let partner_id = match partner {
+        Some(p) => Some(
+            trellis_server::store::partners::get_by_slug(db, p)
+                .await?
+                .ok_or_else(|| format!("no partner with slug {p:?}"))?
+                .id,
+        ),
+        None => None,
+    };
+    let n = sales::approve(
+        db,
+        &Actor::cli(),
+        &program_id,
+        period,
+        partner_id.as_deref(),
+    )
+    .await
+    .map_err(fail)?;
+    println!("{n} statement(s) approved for {period}");
+    Ok(())
+}
+
+pub async fn payout(db: &Db, period: &str, slug: Option<&str>) -> Result<()> {
+    Period::parse(period)?;
+    let (program_id, _, _) = program_of(db, slug).await?;
+    print!(
+        "{}",
+        sales::payout_csv(db, &program_id, period)
+            .await
+            .map_err(fail)?
+    );
     Ok(())
 }

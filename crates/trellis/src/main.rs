@@ -109,6 +109,23 @@ enum IncentivesCommand {
         #[arg(long, default_value = "text")]
         format: String,
     },
+    /// Approve a period's draft statements (all partners, or one); approved statements never change
+    Approve {
+        #[arg(long)]
+        period: String,
+        #[arg(long)]
+        program: Option<String>,
+        /// Only this partner (slug)
+        #[arg(long)]
+        partner: Option<String>,
+    },
+    /// The payout file of a period's approved statements (CSV on standard output)
+    Payout {
+        #[arg(long)]
+        period: String,
+        #[arg(long)]
+        program: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -174,6 +191,26 @@ enum BenchCommand {
         /// Print this many of the slowest queries and of the missed duplicates
         #[arg(long, default_value_t = 0)]
         explain: usize,
+    },
+    /// Sales-out import and incentive calculation on SQLite, beside DuckDB
+    Incentives {
+        /// Sales lines to generate
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: usize,
+        /// Partners (Zipf-skewed)
+        #[arg(long, default_value_t = 1_000)]
+        partners: usize,
+        #[arg(long, default_value_t = 2027)]
+        seed: u64,
+        /// The peer script
+        #[arg(long, default_value = "scripts/bench/incentives_peer.py")]
+        peer: PathBuf,
+        /// Do not run the peer
+        #[arg(long)]
+        no_peer: bool,
+        /// Keep the generated files and database
+        #[arg(long)]
+        keep: bool,
     },
 }
 
@@ -473,6 +510,23 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{secret}");
             Ok(())
         }
+        Command::Bench(BenchCommand::Incentives {
+            lines,
+            partners,
+            seed,
+            peer,
+            no_peer,
+            keep,
+        }) => {
+            bench::incentives(&bench::IncentiveOptions {
+                lines,
+                partners: partners.max(1),
+                seed,
+                peer: (!no_peer).then_some(peer),
+                keep,
+            })
+            .await
+        }
         Command::Program(_) | Command::Bench(_) => {
             unreachable!("handled without a runtime in main")
         }
@@ -535,6 +589,26 @@ async fn run(cli: Cli) -> Result<()> {
             )
             .await
             .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Incentives(IncentivesCommand::Approve {
+            period,
+            program,
+            partner,
+        }) => {
+            let config = load_config(&cli.global, None, None)?;
+            let db = open_db(&config).await?;
+            incentives::approve(&db, &period, program.as_deref(), partner.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Incentives(IncentivesCommand::Payout { period, program }) => {
+            let config = load_config(&cli.global, None, None)?;
+            let db = open_db(&config).await?;
+            incentives::payout(&db, &period, program.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(())
         }
         Command::Conflicts(ConflictsCommand::Check { input, threshold }) => {

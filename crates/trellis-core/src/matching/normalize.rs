@@ -191,7 +191,10 @@ pub fn name(raw: &str) -> NormalName {
         tokens.remove(0);
     }
     // Legal forms at the end, repeatedly ("Acme Holdings Pty Ltd."), never
-    // leaving nothing.
+    // leaving nothing; then a misspelt one ("Corp" typed "Covp") when the name
+    // has other words, and again, until nothing changes (so that normalising
+    // a normalised name changes nothing).
+    let mut scratch = super::similarity::Scratch::default();
     'strip: loop {
         for form in LEGAL_FORMS {
             if tokens.len() > form.len() && ends_with(&tokens, form) {
@@ -203,22 +206,20 @@ pub fn name(raw: &str) -> NormalName {
                 continue 'strip;
             }
         }
-        break;
-    }
-    // A misspelt legal form at the end ("Corp" typed "Covp"), when the name
-    // has at least two other words.
-    if tokens.len() > 1 {
-        let last = tokens[tokens.len() - 1].as_str();
-        // Short forms need a longer name around them ("Acme Cop" stays).
-        let min = if tokens.len() > 2 { 3 } else { 4 };
-        let mut scratch = super::similarity::Scratch::default();
-        if last.len() >= min
-            && LEGAL_FORMS
-                .iter()
-                .any(|f| f.len() == 1 && f[0].len() >= min && scratch.distance(last, f[0]) == 1)
-        {
-            tokens.pop();
+        if tokens.len() > 1 {
+            let last = tokens[tokens.len() - 1].as_str();
+            // Short forms need a longer name around them ("Acme Cop" stays).
+            let min = if tokens.len() > 2 { 3 } else { 4 };
+            if last.len() >= min
+                && LEGAL_FORMS
+                    .iter()
+                    .any(|f| f.len() == 1 && f[0].len() >= min && scratch.distance(last, f[0]) == 1)
+            {
+                tokens.pop();
+                continue 'strip;
+            }
         }
+        break;
     }
     let kept: Vec<String> = tokens
         .iter()

@@ -52,6 +52,7 @@ CREATE TABLE statements (
     total       TEXT NOT NULL,
     funds       TEXT NOT NULL,
     lines       TEXT NOT NULL,
+    next_bands  TEXT NOT NULL,
     calculated_at TEXT NOT NULL,
     approved_at TEXT,
     approved_by TEXT REFERENCES users(id)

@@ -4,9 +4,11 @@
 //! themselves, and a draft program shows the difference per partner.
 
 use crate::cli::{run_err, run_ok, trellis};
-use crate::helpers::{Backend, TestDb};
+use crate::helpers::{Backend, TestApp, TestDb, PASSWORD};
+use crate::portal::{browser, sign_in};
 use serde_json::Value;
 use trellis_core::org::PartnerStatus;
+use trellis_core::org::Role;
 use trellis_server::store::programs::{self, Checked};
 use trellis_server::store::{partners, Actor};
 
@@ -245,6 +247,184 @@ async fn import_calculate_and_what_if(b: Backend) {
         "{text}"
     );
 
+    // Approval, then the payout file: cash and funds apart.
+    let out = run_ok(
+        trellis(&[
+            "incentives",
+            "approve",
+            "--period",
+            "2027-Q1",
+            "--database-url",
+            &url,
+        ]),
+        "",
+    );
+    assert!(out.contains("2 statement(s) approved"), "{out}");
+    let csv = run_ok(
+        trellis(&[
+            "incentives",
+            "payout",
+            "--period",
+            "2027-Q1",
+            "--database-url",
+            &url,
+        ]),
+        "",
+    );
+    assert!(
+        csv.starts_with(
+            "period,partner_slug,partner_name,rule,kind,seller,amount,paid_as,approved_at\n"
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("2027-Q1,brightpath,brightpath partner,cloud-volume,rebate,,2170.00,cash,"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("2027-Q1,brightpath,brightpath partner,ai-launch,spif,anna,500.00,cash,"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(",mdf-accrual,fund-accrual,,2365.30,funds,"),
+        "{csv}"
+    );
+
+    // Late data for the approved quarter: Q1 stays as approved; Q2 carries the difference.
+    let late = file(
+        "late.csv",
+        &format!(
+            "{HEADER}T8,2027-03-30,brightpath,Kovalo,kovalo.de,DE,AUR-AI-1,1,1000,USD,,anna\n"
+        ),
+    );
+    run_ok(
+        trellis(&["import", "sales", &late, "--database-url", &url]),
+        "",
+    );
+    let approved_before: String = sqlx::query_scalar(
+        "SELECT lines FROM statements WHERE period = '2027-Q1' AND status = 'approved' ORDER BY partner_id LIMIT 1",
+    )
+    .fetch_one(pool.pool())
+    .await
+    .unwrap();
+    let text = run_ok(
+        trellis(&[
+            "incentives",
+            "calculate",
+            "--period",
+            "2027-Q2",
+            "--database-url",
+            &url,
+        ]),
+        "",
+    );
+    // 1 unit of the AI add-on: SPIF 50.00 to anna + 2 % of 1,000 accrued = 70.00.
+    assert!(text.contains("adjustment 2027-Q1"), "{text}");
+    assert!(
+        text.contains("late data for 2027-Q1: recalculated 5105.30 against 5035.30 approved"),
+        "{text}"
+    );
+    let approved_after: String = sqlx::query_scalar(
+        "SELECT lines FROM statements WHERE period = '2027-Q1' AND status = 'approved' ORDER BY partner_id LIMIT 1",
+    )
+    .fetch_one(pool.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        approved_before, approved_after,
+        "an approved statement never changes"
+    );
+    let out = run_ok(
+        trellis(&[
+            "incentives",
+            "calculate",
+            "--period",
+            "2027-Q1",
+            "--database-url",
+            &url,
+        ]),
+        "",
+    );
+    assert!(
+        !out.contains("adjustment"),
+        "no adjustment of a period by itself: {out}"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM statements WHERE period = '2027-Q1' AND status = 'draft'")
+            .await,
+        0,
+        "partners approved for the period get no new draft"
+    );
+    run_ok(
+        trellis(&[
+            "incentives",
+            "approve",
+            "--period",
+            "2027-Q2",
+            "--database-url",
+            &url,
+        ]),
+        "",
+    );
+    let text = run_ok(
+        trellis(&[
+            "incentives",
+            "calculate",
+            "--period",
+            "2027-Q3",
+            "--dry-run",
+            "--database-url",
+            &url,
+        ]),
+        "",
+    );
+    assert!(
+        !text.contains("adjustment 2027-Q1"),
+        "adjusted once only: {text}"
+    );
+
+    // The partner reads its statements in the portal; another partner cannot.
+    let bp = partners::get_by_slug(&pool, "brightpath")
+        .await
+        .unwrap()
+        .unwrap();
+    let alpine = partners::get_by_slug(&pool, "alpine")
+        .await
+        .unwrap()
+        .unwrap();
+    let app = TestApp::spawn_on(db, |_| {}).await;
+    app.user("boss@brightpath.test", Role::PartnerAdmin, Some(&bp.id))
+        .await;
+    app.user("boss@alpine.test", Role::PartnerAdmin, Some(&alpine.id))
+        .await;
+    let c = browser();
+    sign_in(&c, &app.base, "boss@brightpath.test", PASSWORD).await;
+    let page = c
+        .get(format!("{}/partners/{}/earnings", app.base, bp.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let html = page.text().await.unwrap();
+    for part in [
+        "2027-Q1",
+        "approved",
+        "cloud-volume",
+        "2170.00",
+        "adjustment 2027-Q1",
+        "5035.30 USD",
+    ] {
+        assert!(html.contains(part), "{part}: {html}");
+    }
+    let c = browser();
+    sign_in(&c, &app.base, "boss@alpine.test", PASSWORD).await;
+    let page = c
+        .get(format!("{}/partners/{}/earnings", app.base, bp.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::NOT_FOUND);
+
     // Rolling a batch back removes its lines; again is an error.
     let batch: String = sqlx::query_scalar("SELECT id FROM sales_batches WHERE imported = 6")
         .fetch_one(pool.pool())
@@ -255,7 +435,11 @@ async fn import_calculate_and_what_if(b: Backend) {
         "",
     );
     assert!(out.contains("6 line(s) removed"), "{out}");
-    assert_eq!(count("SELECT COUNT(*) FROM sales").await, 0);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM sales").await,
+        1,
+        "the late batch stays"
+    );
     let err = run_err(
         trellis(&["import", "rollback", &batch, "--database-url", &url]),
         "",

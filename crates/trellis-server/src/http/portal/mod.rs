@@ -103,6 +103,10 @@ impl Templates {
                 include_str!("../../../templates/agreement.html"),
             ),
             (
+                "earnings.html",
+                include_str!("../../../templates/earnings.html"),
+            ),
+            (
                 "account.html",
                 include_str!("../../../templates/account.html"),
             ),
@@ -494,6 +498,7 @@ pub fn router() -> Router<AppState> {
         .route("/applications/{id}", get(apply::show))
         .route("/applications/{id}/decide", post(apply::decide))
         .route("/partners/{id}/onboarding", get(onboarding::show))
+        .route("/partners/{id}/earnings", get(onboarding::earnings))
         .route("/partners/{id}/onboarding/{task}", post(onboarding::tick))
         .route("/partners/{id}/stage", post(onboarding::move_stage))
         .route(

@@ -389,3 +389,48 @@ pub async fn download(
     )
         .into_response()
 }
+
+/// GET /partners/{id}/earnings: the partner's statements with their lines and
+/// the distance to the next band (the partner's own users and the vendor).
+pub async fn earnings(
+    State(state): State<AppState>,
+    who: PortalUser,
+    Path(id): Path<String>,
+) -> Response {
+    let p = match load_visible(&state, &who, &id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let list = match crate::sales::statements_of(&state.db, &p.id).await {
+        Ok(l) => l,
+        Err(e) => return internal_page(&state, e),
+    };
+    let mut currency: std::collections::BTreeMap<String, String> =
+        std::collections::BTreeMap::new();
+    for s in &list {
+        if currency.contains_key(&s.program) {
+            continue;
+        }
+        let c = match crate::http::api::programs::published_program(&state, &s.program).await {
+            Ok((_, prog)) => prog.program.currency,
+            Err(_) => String::new(),
+        };
+        currency.insert(s.program.clone(), c);
+    }
+    let statements: Vec<_> = list
+        .iter()
+        .map(|s| {
+            minijinja::context! { currency => currency.get(&s.program), ..minijinja::Value::from_serialize(s) }
+        })
+        .collect();
+    render(
+        &state,
+        StatusCode::OK,
+        "earnings.html",
+        minijinja::context! {
+            title => format!("Earnings · {}", p.name),
+            nav => if who.principal.is_vendor() { "partners" } else { "earnings" },
+            me => who.me(), csrf => &who.csrf, p => &p, statements,
+        },
+    )
+}
