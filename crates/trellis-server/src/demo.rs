@@ -332,6 +332,56 @@ async fn load_recruiting(db: &Db, actor: &Actor) -> StoreResult<()> {
     Ok(())
 }
 
+const DEMO_SALES: &str = "transaction_id,date,partner,customer_name,customer_domain,customer_country,sku,quantity,unit_price,currency,deal_id,seller
+D-1001,2027-01-15,brightpath-it,Müller Maschinenbau GmbH,mueller-mb.de,DE,AUR-CL-500,2,60000,EUR,,anna
+D-1002,2027-02-03,brightpath-it,Kovalo Analytics,kovalo.de,DE,AUR-AI-1,10,900,EUR,,anna
+D-1003,2027-02-20,brightpath-it,Brintex Systems GmbH,brintex.de,DE,AUR-AI-1,4,900,EUR,,jonas
+D-1004,2027-03-20,brightpath-it,Kovalo Analytics,kovalo.de,DE,AUR-CL-100,-1,20000,EUR,,anna
+D-1005,2026-02-10,alpine-cloudworks,Helvetia Logistik AG,helvetia-logistik.ch,CH,AUR-CL-100,3,20000,USD,,
+D-1006,2027-02-10,alpine-cloudworks,Helvetia Logistik AG,helvetia-logistik.ch,CH,AUR-CL-500,3,40000,USD,,
+D-1007,2027-03-02,thames-valley-solutions,Avon Freight Ltd,avonfreight.co.uk,GB,AUR-CL-100,2,18000,GBP,,
+";
+
+/// Sales-out lines, FX rates and draft statements for 2027-Q1.
+async fn load_sales(db: &Db, actor: &Actor) -> StoreResult<()> {
+    let fail = |e: crate::sales::SalesError| StoreError::Internal(format!("demo sales: {e}"));
+    crate::sales::import_fx(
+        db,
+        "demo-fx.csv",
+        "from_currency,to_currency,valid_from,rate\nEUR,USD,2026-01-01,1.0850\nGBP,USD,2026-01-01,1.2700\n",
+    )
+    .await
+    .map_err(fail)?;
+    crate::sales::import(
+        db,
+        actor,
+        "demo-sales.csv",
+        DEMO_SALES.as_bytes(),
+        crate::sales::UnknownSku::Reject,
+        &mut |_, _| {},
+    )
+    .await
+    .map_err(fail)?;
+    let program = trellis_core::program::parse(PROGRAMS[0])
+        .map_err(|e| StoreError::Internal(format!("demo program: {e}")))?;
+    let id: String = sqlx::query_scalar("SELECT id FROM programs WHERE slug = 'aurora-cloud'")
+        .fetch_one(db.pool())
+        .await?;
+    let period =
+        trellis_core::incentives::Period::parse("2027-Q1").map_err(StoreError::Internal)?;
+    let mut calc = crate::sales::calculate(db, &id, &program, &period)
+        .await
+        .map_err(fail)?;
+    calc.version = programs::published(db, "aurora-cloud")
+        .await?
+        .map(|v| v.meta.number)
+        .unwrap_or(1);
+    crate::sales::save_drafts(db, &id, &calc)
+        .await
+        .map_err(fail)?;
+    Ok(())
+}
+
 /// The vendor's accounts and a few registrations, one of them in conflict.
 async fn load_deals(db: &Db, actor: &Actor) -> StoreResult<()> {
     use crate::store::accounts::{self, NewAccount};
@@ -585,6 +635,7 @@ pub async fn load(db: &Db) -> StoreResult<Vec<DemoLogin>> {
     load_programs(db, &actor).await?;
     load_deals(db, &actor).await?;
     load_recruiting(db, &actor).await?;
+    load_sales(db, &actor).await?;
     sqlx::query("INSERT INTO settings (key, value) VALUES ('demo_loaded', $1)")
         .bind(crate::db::now())
         .execute(db.pool())

@@ -60,7 +60,7 @@ impl From<sqlx::Error> for SalesError {
 type Result<T> = std::result::Result<T, SalesError>;
 
 /// What an import did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
     pub batch_id: Option<String>,
     pub lines: u64,
@@ -73,7 +73,7 @@ pub struct ImportSummary {
     pub persist_seconds: f64,
 }
 
-struct Row_ {
+struct SaleRow {
     line: u64,
     transaction_id: String,
     day: String,
@@ -147,9 +147,9 @@ pub async fn import(
     db: &Db,
     actor: &Actor,
     source: &str,
-    input: impl Read,
+    input: impl Read + Send,
     unknown_sku: UnknownSku,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<ImportSummary> {
     let started = Instant::now();
     let (skus, program_currencies) = catalogue(db).await?;
@@ -224,7 +224,7 @@ pub async fn import(
         return Err(SalesError::Rejected(Rejected(errors)));
     }
     let idx: Vec<Option<usize>> = COLUMNS.iter().map(|c| col(c)).collect();
-    let mut rows: Vec<Row_> = Vec::new();
+    let mut rows: Vec<SaleRow> = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut total_errors = 0usize;
     let mut record = csv::StringRecord::new();
@@ -307,7 +307,7 @@ pub async fn import(
         }
         seen.insert(tid.to_string(), line);
         let opt = |i: usize| Some(get(i).to_string()).filter(|s| !s.is_empty());
-        rows.push(Row_ {
+        rows.push(SaleRow {
             line,
             transaction_id: tid.to_string(),
             day: day.to_string(),
@@ -733,7 +733,7 @@ pub async fn partner_names(db: &Db) -> Result<BTreeMap<String, String>> {
 }
 
 /// A stored statement.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoredStatement {
     pub id: String,
     pub program: String,
@@ -744,10 +744,228 @@ pub struct StoredStatement {
     pub status: String,
     pub total: String,
     pub funds: String,
+    /// Rule, kind, element, seller, basis, band, rate, transactions, amount, explanation.
+    #[schema(value_type = Vec<Object>)]
     pub lines: serde_json::Value,
+    /// How far each banded rebate's next band is.
+    #[schema(value_type = Vec<Object>)]
     pub next_bands: serde_json::Value,
     pub calculated_at: String,
     pub approved_at: Option<String>,
+}
+
+/// A partner's question about one line of a statement.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Dispute {
+    pub id: String,
+    pub statement_id: String,
+    pub rule: String,
+    pub comment: String,
+    pub user_email: String,
+    pub at: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    pub answer: Option<String>,
+}
+
+/// Opens a dispute on a line of one of the partner's statements.
+pub async fn dispute(
+    db: &Db,
+    actor: &Actor,
+    partner_id: &str,
+    statement_id: &str,
+    rule: &str,
+    comment: &str,
+) -> Result<Dispute> {
+    let comment = comment.trim();
+    if comment.is_empty() || comment.chars().count() > 2_000 {
+        return Err(SalesError::Invalid(
+            "comment: say what is wrong, in at most 2,000 characters".into(),
+        ));
+    }
+    let lines: Option<String> =
+        sqlx::query_scalar("SELECT lines FROM statements WHERE id = $1 AND partner_id = $2")
+            .bind(statement_id)
+            .bind(partner_id)
+            .fetch_optional(db.pool())
+            .await?;
+    let Some(lines) = lines else {
+        return Err(StoreError::NotFound("statement").into());
+    };
+    let lines: Vec<serde_json::Value> = serde_json::from_str(&lines).unwrap_or_default();
+    if !lines.iter().any(|l| l["rule"] == rule) {
+        return Err(SalesError::Invalid(format!(
+            "rule: the statement has no line `{rule}`"
+        )));
+    }
+    let user_id = actor
+        .user_id
+        .clone()
+        .ok_or_else(|| SalesError::Invalid("a dispute needs a user".into()))?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO statement_disputes (id, statement_id, rule, comment, user_id, at, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'open')",
+    )
+    .bind(&id)
+    .bind(statement_id)
+    .bind(rule)
+    .bind(comment)
+    .bind(&user_id)
+    .bind(db::now())
+    .execute(&mut *tx)
+    .await?;
+    crate::store::audit::record(
+        &mut tx,
+        actor,
+        crate::store::audit::Change {
+            action: "statement.dispute",
+            object_type: "statement",
+            object_id: statement_id,
+            partner_id: Some(partner_id),
+            before: None,
+            after: Some(serde_json::json!({"rule": rule, "comment": comment})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(disputes(db, Some(statement_id), None)
+        .await?
+        .into_iter()
+        .find(|d| d.id == id)
+        .ok_or(StoreError::NotFound("dispute"))?)
+}
+
+/// Disputes of one statement, or every open one; newest first.
+pub async fn disputes(
+    db: &Db,
+    statement_id: Option<&str>,
+    status: Option<&str>,
+) -> Result<Vec<Dispute>> {
+    let rows = sqlx::query(
+        "SELECT d.*, u.email FROM statement_disputes d JOIN users u ON u.id = d.user_id \
+         WHERE ($1 IS NULL OR d.statement_id = $1) AND ($2 IS NULL OR d.status = $2) ORDER BY d.at DESC LIMIT 500",
+    )
+    .bind(statement_id)
+    .bind(status)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Dispute {
+                id: r.try_get("id")?,
+                statement_id: r.try_get("statement_id")?,
+                rule: r.try_get("rule")?,
+                comment: r.try_get("comment")?,
+                user_email: r.try_get("email")?,
+                at: r.try_get("at")?,
+                status: r.try_get("status")?,
+                answer: db::opt_str(r, "answer")?,
+            })
+        })
+        .collect()
+}
+
+/// Answers a dispute and closes it.
+pub async fn resolve_dispute(db: &Db, actor: &Actor, id: &str, answer: &str) -> Result<()> {
+    let answer = answer.trim();
+    if answer.is_empty() {
+        return Err(SalesError::Invalid("answer: required".into()));
+    }
+    let n = sqlx::query(
+        "UPDATE statement_disputes SET status = 'resolved', answer = $1, answered_by = $2, answered_at = $3 \
+         WHERE id = $4 AND status = 'open'",
+    )
+    .bind(answer)
+    .bind(actor.user_id.as_deref())
+    .bind(db::now())
+    .bind(id)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(StoreError::NotFound("open dispute").into());
+    }
+    Ok(())
+}
+
+/// Totals of a period for the vendor: by partner (with status), by rule
+/// and by program element.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodTotals {
+    pub period: String,
+    pub by_partner: Vec<(String, String, String, String)>,
+    pub by_rule: Vec<(String, String)>,
+    pub by_element: Vec<(String, String)>,
+    pub total: String,
+    pub drafts: usize,
+}
+
+/// The periods with statements, newest first, with their totals.
+pub async fn totals(db: &Db) -> Result<Vec<PeriodTotals>> {
+    let rows = sqlx::query(
+        "SELECT s.period, s.status, s.total, s.lines, p.name FROM statements s JOIN partners p ON p.id = s.partner_id \
+         ORDER BY s.period DESC, p.sort_name",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut out: Vec<PeriodTotals> = Vec::new();
+    let mut rule_sums: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+    let mut element_sums: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+    let mut period_sums: BTreeMap<String, Decimal> = BTreeMap::new();
+    for r in &rows {
+        let period: String = r.try_get("period")?;
+        let status: String = r.try_get("status")?;
+        let total: String = r.try_get("total")?;
+        let name: String = r.try_get("name")?;
+        let lines: Vec<serde_json::Value> =
+            serde_json::from_str(&r.try_get::<String, _>("lines")?).unwrap_or_default();
+        if out.last().map(|t| &t.period) != Some(&period) {
+            out.push(PeriodTotals {
+                period: period.clone(),
+                by_partner: Vec::new(),
+                by_rule: Vec::new(),
+                by_element: Vec::new(),
+                total: String::new(),
+                drafts: 0,
+            });
+        }
+        let t = out.last_mut().ok_or(StoreError::NotFound("period"))?;
+        t.drafts += usize::from(status == "draft");
+        let lines_n = lines.len().to_string();
+        t.by_partner.push((name, status, total.clone(), lines_n));
+        *period_sums.entry(period.clone()).or_default() +=
+            Decimal::from_str(&total).unwrap_or_default();
+        for l in lines {
+            let amount = l["amount"]
+                .as_str()
+                .and_then(|a| Decimal::from_str(a).ok())
+                .unwrap_or_default();
+            let rule = l["rule"].as_str().unwrap_or("").to_string();
+            *rule_sums.entry((period.clone(), rule)).or_default() += amount;
+            let element = l["element"].as_str().unwrap_or("(none)").to_string();
+            *element_sums.entry((period.clone(), element)).or_default() += amount;
+        }
+    }
+    for t in &mut out {
+        t.total = period_sums
+            .get(&t.period)
+            .copied()
+            .unwrap_or_default()
+            .to_string();
+        t.by_rule = rule_sums
+            .iter()
+            .filter(|((p, _), _)| p == &t.period)
+            .map(|((_, r), v)| (r.clone(), v.to_string()))
+            .collect();
+        t.by_element = element_sums
+            .iter()
+            .filter(|((p, _), _)| p == &t.period)
+            .map(|((_, e), v)| (e.clone(), v.to_string()))
+            .collect();
+    }
+    Ok(out)
 }
 
 /// A partner's statements, newest period first (at most 40).

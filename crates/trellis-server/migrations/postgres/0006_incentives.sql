@@ -58,3 +58,17 @@ CREATE TABLE statements (
     approved_by TEXT REFERENCES users(id)
 );
 CREATE UNIQUE INDEX statements_one_draft ON statements (program_id, partner_id, period) WHERE status = 'draft';
+
+CREATE TABLE statement_disputes (
+    id           TEXT PRIMARY KEY,
+    statement_id TEXT NOT NULL REFERENCES statements(id),
+    rule         TEXT NOT NULL,
+    comment      TEXT NOT NULL,
+    user_id      TEXT NOT NULL REFERENCES users(id),
+    at           TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('open','resolved')),
+    answer       TEXT,
+    answered_by  TEXT REFERENCES users(id),
+    answered_at  TEXT
+);
+CREATE INDEX statement_disputes_statement ON statement_disputes (statement_id);

@@ -5,7 +5,7 @@
 
 use crate::cli::{run_err, run_ok, trellis};
 use crate::helpers::{Backend, TestApp, TestDb, PASSWORD};
-use crate::portal::{browser, sign_in};
+use crate::portal::{browser, csrf_of, sign_in};
 use serde_json::Value;
 use trellis_core::org::PartnerStatus;
 use trellis_core::org::Role;
@@ -393,9 +393,11 @@ async fn import_calculate_and_what_if(b: Backend) {
         .unwrap()
         .unwrap();
     let app = TestApp::spawn_on(db, |_| {}).await;
-    app.user("boss@brightpath.test", Role::PartnerAdmin, Some(&bp.id))
+    let (_, bp_token) = app
+        .user("boss@brightpath.test", Role::PartnerAdmin, Some(&bp.id))
         .await;
-    app.user("boss@alpine.test", Role::PartnerAdmin, Some(&alpine.id))
+    let (_, alpine_token) = app
+        .user("boss@alpine.test", Role::PartnerAdmin, Some(&alpine.id))
         .await;
     let c = browser();
     sign_in(&c, &app.base, "boss@brightpath.test", PASSWORD).await;
@@ -425,6 +427,188 @@ async fn import_calculate_and_what_if(b: Backend) {
         .unwrap();
     assert_eq!(page.status(), reqwest::StatusCode::NOT_FOUND);
 
+    // The partner questions a line; the vendor sees it with the totals and answers.
+    let bpc = browser();
+    sign_in(&bpc, &app.base, "boss@brightpath.test", PASSWORD).await;
+    let statement: String = sqlx::query_scalar(
+        "SELECT id FROM statements WHERE partner_id = $1 AND period = '2027-Q1'",
+    )
+    .bind(&bp.id)
+    .fetch_one(pool.pool())
+    .await
+    .unwrap();
+    let mine = bpc
+        .get(format!("{}/partners/{}/earnings", app.base, bp.id))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&mine);
+    let r = bpc
+        .post(format!(
+            "{}/partners/{}/statements/{statement}/dispute",
+            app.base, bp.id
+        ))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("rule", "cloud-volume"),
+            ("comment", "A March order is missing"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, admin_token) = app.user("admin@vendor.test", Role::VendorAdmin, None).await;
+    let vc = browser();
+    sign_in(&vc, &app.base, "admin@vendor.test", PASSWORD).await;
+    let totals = vc
+        .get(format!("{}/incentives", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for part in [
+        "2027-Q1",
+        "By program element",
+        "margin",
+        "brightpath partner",
+        "A March order is missing",
+    ] {
+        assert!(totals.contains(part), "{part}: {totals}");
+    }
+    let dispute: String = sqlx::query_scalar("SELECT id FROM statement_disputes")
+        .fetch_one(pool.pool())
+        .await
+        .unwrap();
+    let vcsrf = csrf_of(&totals);
+    let r = vc
+        .post(format!(
+            "{}/incentives/disputes/{dispute}/resolve",
+            app.base
+        ))
+        .form(&[
+            ("csrf", vcsrf.as_str()),
+            ("answer", "It was dated April: it counts in Q2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    let html = bpc
+        .get(format!("{}/partners/{}/earnings", app.base, bp.id))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Answer: It was dated April"), "{html}");
+
+    // The upload page runs the same import; resellers do not get it.
+    let post = |body: String| {
+        let vc = &vc;
+        let url = format!("{}/sales/import", app.base);
+        let csrf = vcsrf.clone();
+        async move {
+            vc.post(url)
+                .form(&[("csrf", csrf), ("csv", body)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post(format!(
+        "{HEADER}U1,2027-05-01,brightpath,Acme,,DE,AUR-CL-100,x,100,USD,,\n"
+    ))
+    .await;
+    assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("upload.csv:2: quantity"));
+    let r = post(format!(
+        "{HEADER}U1,2027-05-01,brightpath,Acme,,DE,AUR-CL-100,1,100,USD,,\n"
+    ))
+    .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("1 line(s): 1 imported"));
+    let r = bpc
+        .get(format!("{}/sales/import", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND);
+
+    // The API: upload (all or nothing, lines named), statements with disputes.
+    let upload = |token: &str, body: String| {
+        let http = app.http.clone();
+        let url = format!("{}/api/v1/sales/imports", app.base);
+        let token = token.to_string();
+        async move {
+            http.post(url)
+                .bearer_auth(token)
+                .header("content-type", "text/csv")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = upload(
+        &admin_token,
+        format!("{HEADER}A1,2027-05-02,brightpath,Acme,,DE,AUR-CL-100,1,100,XYZ,,\n"),
+    )
+    .await;
+    assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("upload.csv:2: currency 'XYZ'"),
+        "{body}"
+    );
+    let r = upload(
+        &admin_token,
+        format!("{HEADER}A1,2027-05-02,brightpath,Acme,,DE,AUR-CL-100,1,100,USD,,\n"),
+    )
+    .await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["imported"], 1);
+    let r = upload(
+        &bp_token,
+        format!("{HEADER}A2,2027-05-02,brightpath,Acme,,DE,AUR-CL-100,1,100,USD,,\n"),
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::FORBIDDEN,
+        "resellers do not report sales-out"
+    );
+    let r = app
+        .get(&format!("/api/v1/partners/{}/statements", bp.id), &bp_token)
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.text);
+    let q1 = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["period"] == "2027-Q1")
+        .unwrap()
+        .clone();
+    assert_eq!(q1["status"], "approved");
+    assert_eq!(q1["disputes"][0]["status"], "resolved");
+    let r = app
+        .get(
+            &format!("/api/v1/partners/{}/statements", bp.id),
+            &alpine_token,
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::NOT_FOUND);
+
     // Rolling a batch back removes its lines; again is an error.
     let batch: String = sqlx::query_scalar("SELECT id FROM sales_batches WHERE imported = 6")
         .fetch_one(pool.pool())
@@ -437,8 +621,8 @@ async fn import_calculate_and_what_if(b: Backend) {
     assert!(out.contains("6 line(s) removed"), "{out}");
     assert_eq!(
         count("SELECT COUNT(*) FROM sales").await,
-        1,
-        "the late batch stays"
+        3,
+        "the late batch and the uploads stay"
     );
     let err = run_err(
         trellis(&["import", "rollback", &batch, "--database-url", &url]),

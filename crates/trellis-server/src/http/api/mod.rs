@@ -4,6 +4,7 @@
 
 pub(crate) mod audit;
 pub mod deals;
+pub(crate) mod incentives;
 pub(crate) mod me;
 pub(crate) mod partners;
 pub(crate) mod programs;
@@ -39,6 +40,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         (name = "deals", description = "Deal registration, conflict detection and the vendor's accounts"),
         (name = "programs", description = "Partner programs as code: versions, publishing, diffs, enrollment"),
         (name = "recruiting", description = "Applications, onboarding, lifecycle stages and agreements"),
+        (name = "incentives", description = "Sales-out data and incentive statements"),
         (name = "users", description = "People of the vendor and of partners"),
         (name = "audit", description = "The append-only audit trail (vendor admins)"),
     )
@@ -97,6 +99,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(recruit::move_stage))
         .routes(routes!(recruit::list_agreements, recruit::create_agreement))
         .routes(routes!(recruit::accept_agreement))
+        .routes(routes!(incentives::upload_sales))
+        .routes(routes!(incentives::rollback_sales))
+        .routes(routes!(incentives::partner_statements))
 }
 
 /// The OpenAPI document as served at `/api/openapi.json` and committed as `openapi.json`.

@@ -6,6 +6,7 @@ mod admin;
 mod apply;
 mod assets;
 mod deals;
+mod incentives;
 pub(crate) mod login;
 mod onboarding;
 mod partners;
@@ -101,6 +102,14 @@ impl Templates {
             (
                 "agreement.html",
                 include_str!("../../../templates/agreement.html"),
+            ),
+            (
+                "incentives.html",
+                include_str!("../../../templates/incentives.html"),
+            ),
+            (
+                "sales_import.html",
+                include_str!("../../../templates/sales_import.html"),
             ),
             (
                 "earnings.html",
@@ -413,6 +422,9 @@ pub fn flash(uri: &axum::http::Uri) -> Option<&'static str> {
         "agreement" => "Agreement version published.",
         "stage" => "Stage changed.",
         "task" => "Checklist updated.",
+        "approved" => "Statements approved. They will not change again.",
+        "answered" => "Dispute answered.",
+        "disputed" => "Your question was sent to the vendor.",
         _ => return None,
     })
 }
@@ -499,6 +511,20 @@ pub fn router() -> Router<AppState> {
         .route("/applications/{id}/decide", post(apply::decide))
         .route("/partners/{id}/onboarding", get(onboarding::show))
         .route("/partners/{id}/earnings", get(onboarding::earnings))
+        .route(
+            "/partners/{id}/statements/{statement}/dispute",
+            post(incentives::dispute),
+        )
+        .route("/incentives", get(incentives::totals))
+        .route("/incentives/approve", post(incentives::approve))
+        .route(
+            "/incentives/disputes/{id}/resolve",
+            post(incentives::resolve),
+        )
+        .route(
+            "/sales/import",
+            get(incentives::upload_form).post(incentives::upload),
+        )
         .route("/partners/{id}/onboarding/{task}", post(onboarding::tick))
         .route("/partners/{id}/stage", post(onboarding::move_stage))
         .route(

@@ -3,7 +3,7 @@
 //! publish versions; partner admins read, accept and download them).
 
 use super::login::client_ip;
-use super::partners::load_visible;
+use super::partners::{allowed_partner, load_visible};
 use super::{
     error_map, flash, internal_page, message_page, not_found_page, render, CsrfForm, PortalUser,
 };
@@ -14,6 +14,7 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::net::SocketAddr;
+use trellis_core::access::Principal;
 use trellis_core::FieldErrors;
 
 async fn onboarding_page(
@@ -83,18 +84,18 @@ pub async fn tick(
     Path((id, task)): Path<(String, String)>,
     f: CsrfForm<TaskForm>,
 ) -> Response {
-    let p = match load_visible(&state, &f.who, &id).await {
+    let p = match allowed_partner(
+        &state,
+        &f.who,
+        &id,
+        Principal::can_tick_onboarding,
+        "Only the partner's admin, its channel manager or a vendor admin can tick tasks.",
+    )
+    .await
+    {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !f.who.principal.can_tick_onboarding(p.as_ref()) {
-        return message_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "Only the partner's admin, its channel manager or a vendor admin can tick tasks.",
-        );
-    }
     match onboarding::set_task(&state.db, &f.who.actor, &p.id, &task, f.form.done == "1").await {
         Ok(()) => Redirect::to(&format!("/partners/{}/onboarding?msg=task", p.id)).into_response(),
         Err(StoreError::NotFound(_)) => not_found_page(&state),
@@ -115,18 +116,18 @@ pub async fn move_stage(
     Path(id): Path<String>,
     f: CsrfForm<StageForm>,
 ) -> Response {
-    let p = match load_visible(&state, &f.who, &id).await {
+    let p = match allowed_partner(
+        &state,
+        &f.who,
+        &id,
+        Principal::can_move_stage,
+        "Only a vendor admin or the partner's channel manager can move its stage.",
+    )
+    .await
+    {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !f.who.principal.can_move_stage(p.as_ref()) {
-        return message_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "Only a vendor admin or the partner's channel manager can move its stage.",
-        );
-    }
     let r = onboarding::move_stage(
         &state.db,
         &f.who.actor,
@@ -314,18 +315,18 @@ pub async fn accept(
     let Some(pid) = f.who.user.partner_id.clone() else {
         return not_found_page(&state);
     };
-    let p = match load_visible(&state, &f.who, &pid).await {
+    let p = match allowed_partner(
+        &state,
+        &f.who,
+        &pid,
+        Principal::can_accept_agreement,
+        "Only your organisation's admin can accept the agreement.",
+    )
+    .await
+    {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !f.who.principal.can_accept_agreement(p.as_ref()) {
-        return message_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "Only your organisation's admin can accept the agreement.",
-        );
-    }
     let ip = client_ip(&state, &headers, peer);
     match agreements::accept(&state.db, &f.who.actor, &p, &id, &ip).await {
         Ok(_) => {
@@ -417,12 +418,16 @@ pub async fn earnings(
         };
         currency.insert(s.program.clone(), c);
     }
-    let statements: Vec<_> = list
-        .iter()
-        .map(|s| {
-            minijinja::context! { currency => currency.get(&s.program), ..minijinja::Value::from_serialize(s) }
-        })
-        .collect();
+    let mut statements = Vec::with_capacity(list.len());
+    for s in &list {
+        let disputes = match crate::sales::disputes(&state.db, Some(&s.id), None).await {
+            Ok(d) => d,
+            Err(e) => return internal_page(&state, e),
+        };
+        statements.push(minijinja::context! {
+            currency => currency.get(&s.program), disputes, ..minijinja::Value::from_serialize(s)
+        });
+    }
     render(
         &state,
         StatusCode::OK,
@@ -431,6 +436,8 @@ pub async fn earnings(
             title => format!("Earnings · {}", p.name),
             nav => if who.principal.is_vendor() { "partners" } else { "earnings" },
             me => who.me(), csrf => &who.csrf, p => &p, statements,
+            can_dispute => who.principal.can_accept_agreement(p.as_ref()),
+            flash => None::<&str>,
         },
     )
 }

@@ -307,6 +307,28 @@ async fn detail_page(state: &AppState, who: &PortalUser, p: Partner, x: DetailEx
     )
 }
 
+/// A partner the user can see and may act on (`allowed`), else the page
+/// to answer: not found for an invisible partner, forbidden with `refusal`.
+pub(super) async fn allowed_partner(
+    state: &AppState,
+    who: &PortalUser,
+    id: &str,
+    allowed: fn(&trellis_core::access::Principal, trellis_core::access::PartnerRef<'_>) -> bool,
+    refusal: &str,
+) -> Result<Partner, Response> {
+    let p = load_visible(state, who, id).await?;
+    if allowed(&who.principal, p.as_ref()) {
+        Ok(p)
+    } else {
+        Err(message_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            refusal,
+        ))
+    }
+}
+
 pub(super) async fn load_visible(
     state: &AppState,
     who: &PortalUser,

@@ -1,0 +1,238 @@
+//! Incentive pages: the vendor's totals by period (by partner, rule and
+//! element) with approvals and disputes; the sales-out upload page for vendor
+//! admins and distributors; disputes from the partner's Earnings page.
+
+use super::partners::allowed_partner;
+use super::{internal_page, message_page, not_found_page, render, CsrfForm, PortalUser};
+use crate::http::AppState;
+use crate::sales::{self, SalesError, UnknownSku};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use sqlx::Row;
+use trellis_core::access::Principal;
+
+fn sales_error(state: &AppState, e: SalesError) -> Response {
+    match e {
+        SalesError::Invalid(m) => {
+            message_page(state, StatusCode::UNPROCESSABLE_ENTITY, "Not done", &m)
+        }
+        SalesError::Rejected(r) => message_page(
+            state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Nothing was imported",
+            &r.to_string(),
+        ),
+        SalesError::Store(crate::store::StoreError::NotFound(_)) => not_found_page(state),
+        other => internal_page(state, other),
+    }
+}
+
+/// GET /incentives (vendor users).
+pub async fn totals(State(state): State<AppState>, who: PortalUser, uri: Uri) -> Response {
+    if !who.principal.is_vendor() {
+        return not_found_page(&state);
+    }
+    let periods = match sales::totals(&state.db).await {
+        Ok(t) => t,
+        Err(e) => return sales_error(&state, e),
+    };
+    let open = match sales::disputes(&state.db, None, Some("open")).await {
+        Ok(d) => d,
+        Err(e) => return sales_error(&state, e),
+    };
+    render(
+        &state,
+        StatusCode::OK,
+        "incentives.html",
+        minijinja::context! {
+            title => "Incentives", nav => "incentives", me => who.me(), csrf => &who.csrf,
+            periods, disputes => open, can_approve => who.principal.can_manage_programs(),
+            flash => super::flash(&uri),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct PeriodForm {
+    period: String,
+}
+
+/// POST /incentives/approve: approves every draft statement of a period.
+pub async fn approve(State(state): State<AppState>, f: CsrfForm<PeriodForm>) -> Response {
+    if !f.who.principal.can_manage_programs() {
+        return message_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "Vendor admins approve statements.",
+        );
+    }
+    let programs: Vec<String> = match sqlx::query(
+        "SELECT DISTINCT program_id FROM statements WHERE period = $1 AND status = 'draft'",
+    )
+    .bind(&f.form.period)
+    .fetch_all(state.db.pool())
+    .await
+    {
+        Ok(rows) => rows
+            .iter()
+            .filter_map(|r| r.try_get("program_id").ok())
+            .collect(),
+        Err(e) => return internal_page(&state, e),
+    };
+    for program in programs {
+        if let Err(e) =
+            sales::approve(&state.db, &f.who.actor, &program, &f.form.period, None).await
+        {
+            return sales_error(&state, e);
+        }
+    }
+    Redirect::to("/incentives?msg=approved").into_response()
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    answer: String,
+}
+
+/// POST /incentives/disputes/{id}/resolve.
+pub async fn resolve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    f: CsrfForm<AnswerForm>,
+) -> Response {
+    if !f.who.principal.is_vendor() {
+        return not_found_page(&state);
+    }
+    match sales::resolve_dispute(&state.db, &f.who.actor, &id, &f.form.answer).await {
+        Ok(()) => Redirect::to("/incentives?msg=answered").into_response(),
+        Err(e) => sales_error(&state, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DisputeForm {
+    rule: String,
+    comment: String,
+}
+
+/// POST /partners/{id}/statements/{statement}/dispute (the partner's admin).
+pub async fn dispute(
+    State(state): State<AppState>,
+    Path((id, statement)): Path<(String, String)>,
+    f: CsrfForm<DisputeForm>,
+) -> Response {
+    let p = match allowed_partner(
+        &state,
+        &f.who,
+        &id,
+        Principal::can_accept_agreement,
+        "Your organisation's admin disputes statement lines.",
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match sales::dispute(
+        &state.db,
+        &f.who.actor,
+        &p.id,
+        &statement,
+        &f.form.rule,
+        &f.form.comment,
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/partners/{}/earnings?msg=disputed", p.id)).into_response(),
+        Err(e) => sales_error(&state, e),
+    }
+}
+
+/// Vendor admins, and the admins of distributors (who report their
+/// resellers' sales), may upload sales-out files.
+fn may_upload(who: &PortalUser, partner_type: Option<&str>) -> bool {
+    who.principal.can_manage_programs()
+        || (who.user.role == trellis_core::org::Role::PartnerAdmin
+            && partner_type == Some("distributor"))
+}
+
+async fn partner_type_of(state: &AppState, who: &PortalUser) -> Option<String> {
+    let id = who.user.partner_id.as_deref()?;
+    crate::store::partners::get(&state.db, id)
+        .await
+        .ok()
+        .flatten()
+        .map(|p| p.partner_type)
+}
+
+/// GET /sales/import.
+pub async fn upload_form(State(state): State<AppState>, who: PortalUser) -> Response {
+    if !may_upload(&who, partner_type_of(&state, &who).await.as_deref()) {
+        return not_found_page(&state);
+    }
+    render(
+        &state,
+        StatusCode::OK,
+        "sales_import.html",
+        minijinja::context! {
+            title => "Upload sales-out data", nav => "incentives", me => who.me(), csrf => &who.csrf,
+            columns => sales::COLUMNS,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct UploadForm {
+    csv: String,
+    #[serde(default)]
+    hold_unknown: Option<String>,
+}
+
+/// POST /sales/import: the same import as the command line (up to 4 MiB
+/// here; larger files go through `trellis import sales`).
+pub async fn upload(
+    State(state): State<AppState>,
+    f: super::programs::ProgramForm<UploadForm>,
+) -> Response {
+    if !may_upload(&f.who, partner_type_of(&state, &f.who).await.as_deref()) {
+        return not_found_page(&state);
+    }
+    let unknown = if f.form.hold_unknown.is_some() {
+        UnknownSku::Hold
+    } else {
+        UnknownSku::Reject
+    };
+    let r = sales::import(
+        &state.db,
+        &f.who.actor,
+        "upload.csv",
+        f.form.csv.as_bytes(),
+        unknown,
+        &mut |_, _| {},
+    )
+    .await;
+    match r {
+        Ok(s) => render(
+            &state,
+            StatusCode::OK,
+            "sales_import.html",
+            minijinja::context! {
+                title => "Upload sales-out data", nav => "incentives", me => f.who.me(), csrf => &f.who.csrf,
+                columns => sales::COLUMNS, summary => s,
+            },
+        ),
+        Err(SalesError::Rejected(r)) => render(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "sales_import.html",
+            minijinja::context! {
+                title => "Upload sales-out data", nav => "incentives", me => f.who.me(), csrf => &f.who.csrf,
+                columns => sales::COLUMNS, problems => r.0, csv => &f.form.csv,
+            },
+        ),
+        Err(e) => sales_error(&state, e),
+    }
+}
