@@ -12,7 +12,7 @@ use trellis_core::org::Role;
 use trellis_server::store::programs::{self, Checked};
 use trellis_server::store::{partners, Actor};
 
-crate::on_both_backends!(import_calculate_and_what_if);
+crate::on_both_backends!(import_calculate_and_what_if, a_killed_import_leaves_nothing);
 
 const CLOUD: &str = include_str!("../../../../examples/programs/cloud-reseller.toml");
 
@@ -629,4 +629,104 @@ async fn import_calculate_and_what_if(b: Backend) {
         "",
     );
     assert!(err.contains("already rolled back"), "{err}");
+}
+
+/// `trellis import sales` killed while it writes: the batch is all or nothing.
+async fn a_killed_import_leaves_nothing(b: Backend) {
+    let db = TestDb::new(b).await;
+    let url = db.url.clone();
+    run_ok(trellis(&["migrate", "--database-url", &url]), "");
+    let pool = db.open().await;
+    let actor = Actor::system("test");
+    let v = programs::save_draft(&pool, &actor, &Checked::new(CLOUD.to_string()).unwrap())
+        .await
+        .unwrap();
+    programs::publish(&pool, &actor, &v.program, v.number)
+        .await
+        .map_err(|_| "publish")
+        .unwrap();
+    partners::create(
+        &pool,
+        &actor,
+        partners::NewPartner {
+            slug: "big".into(),
+            name: "Big Reseller".into(),
+            partner_type: "reseller".into(),
+            region: "dach".into(),
+            country: "DE".into(),
+            status: PartnerStatus::Active,
+            website: None,
+            channel_manager_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.csv");
+    let n = 200_000;
+    let mut text = String::from(HEADER);
+    for i in 0..n {
+        text.push_str(&format!(
+            "K{i},2027-02-01,big,Acme,,DE,AUR-CL-100,1,100,USD,,\n"
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    let mut child = trellis(&[
+        "import",
+        "sales",
+        path.to_str().unwrap(),
+        "--database-url",
+        &url,
+    ])
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Wait until the file has been read (the last progress line), then kill
+    // it while it writes.
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+        assert!(read > 0, "the import ended before reading everything");
+        if line.contains(&format!("{n} lines")) {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let finished = child.try_wait().unwrap().is_some();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(pool.pool())
+                .await
+                .unwrap()
+        }
+    };
+    let (lines, batches) = (
+        count("SELECT COUNT(*) FROM sales").await,
+        count("SELECT COUNT(*) FROM sales_batches").await,
+    );
+    assert!(
+        !finished,
+        "the import finished within 300 ms: the test needs a bigger file"
+    );
+    assert_eq!((lines, batches), (0, 0), "killed while writing: none of it");
+    // And the same file then imports whole.
+    let out = run_ok(
+        trellis(&[
+            "import",
+            "sales",
+            path.to_str().unwrap(),
+            "--database-url",
+            &url,
+        ]),
+        "",
+    );
+    assert!(out.contains(&format!("{n} line(s)")), "{out}");
+    assert_eq!(count("SELECT COUNT(*) FROM sales").await, n as i64);
 }
