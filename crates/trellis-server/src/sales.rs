@@ -611,20 +611,91 @@ impl Fx {
     }
 }
 
-/// A calculation: the statements, and per partner the difference to what
-/// was approved before for the same period (adjustments).
-#[derive(Debug, Clone, Serialize)]
+/// A calculation: every partner's statement for the period (with
+/// adjustment lines for late data in approved earlier periods).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Calculation {
     pub program: String,
     pub version: i64,
     pub period: String,
     pub currency: String,
+    #[schema(value_type = Vec<Object>)]
     pub statements: Vec<Statement>,
     pub lines_read: usize,
     /// Reading the sales from the database, converting and calculating.
     pub seconds: f64,
     /// The calculation alone (the rules over the lines in memory).
     pub core_seconds: f64,
+}
+
+/// The published program to calculate: the one named, or the only one with
+/// incentive rules. Returns its database id, version number and definition.
+pub async fn program_of(db: &Db, slug: Option<&str>) -> Result<(String, i64, Program)> {
+    let mut found = Vec::new();
+    for p in crate::store::programs::list(db).await? {
+        if slug.is_some_and(|s| s != p.slug) {
+            continue;
+        }
+        let Some(v) = crate::store::programs::published(db, &p.slug).await? else {
+            continue;
+        };
+        let prog = trellis_core::program::parse(&v.source).map_err(|e| {
+            SalesError::Invalid(format!("published program {} does not parse: {e}", p.slug))
+        })?;
+        let inc = &prog.incentives;
+        let has_rules = !(inc.rebates.is_empty()
+            && inc.spifs.is_empty()
+            && inc.deal_registration_uplifts.is_empty()
+            && inc.fund_accruals.is_empty());
+        if slug.is_some() || has_rules {
+            found.push((p.id.clone(), v.meta.number, prog));
+        }
+    }
+    match (found.len(), slug) {
+        (1, _) => Ok(found.remove(0)),
+        (0, Some(s)) => Err(SalesError::Invalid(format!(
+            "program: no published program {s:?}"
+        ))),
+        (0, None) => Err(SalesError::Invalid(
+            "program: no published program has incentive rules".into(),
+        )),
+        _ => Err(SalesError::Invalid(
+            "program: several published programs have incentive rules: choose one".into(),
+        )),
+    }
+}
+
+/// Calculates a period under a published program, with adjustments for late
+/// data, and saves the drafts unless `dry_run`. The command line and the API
+/// share it.
+pub async fn run(db: &Db, period: &str, slug: Option<&str>, dry_run: bool) -> Result<Run> {
+    let period = Period::parse(period).map_err(|e| SalesError::Invalid(format!("period: {e}")))?;
+    let (program_id, version, program) = program_of(db, slug).await?;
+    let mut calculation = calculate(db, &program_id, &program, &period).await?;
+    calculation.version = version;
+    add_adjustments(db, &program_id, &program, &mut calculation).await?;
+    let saved = if dry_run {
+        None
+    } else {
+        Some(save_drafts(db, &program_id, &calculation).await?)
+    };
+    Ok(Run {
+        program_id,
+        program,
+        period,
+        calculation,
+        saved,
+    })
+}
+
+/// What [`run`] did.
+pub struct Run {
+    pub program_id: String,
+    pub program: Program,
+    pub period: Period,
+    pub calculation: Calculation,
+    /// Drafts saved (`None` for a dry run).
+    pub saved: Option<usize>,
 }
 
 /// Loads the sales of a period (and the year before, for growth rebates)

@@ -8,7 +8,7 @@ use trellis_core::incentives::{Period, Statement};
 use trellis_core::program::Program;
 use trellis_server::db::Db;
 use trellis_server::sales::{self, SalesError, UnknownSku};
-use trellis_server::store::{programs, Actor};
+use trellis_server::store::Actor;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -97,36 +97,8 @@ pub async fn rollback(db: &Db, batch: &str) -> Result<()> {
     Ok(())
 }
 
-/// The published program to calculate: the one named, or the only one with
-/// incentive rules.
 async fn program_of(db: &Db, slug: Option<&str>) -> Result<(String, i64, Program)> {
-    let mut found = Vec::new();
-    for p in programs::list(db).await? {
-        if slug.is_some_and(|s| s != p.slug) {
-            continue;
-        }
-        let Some(v) = programs::published(db, &p.slug).await? else {
-            continue;
-        };
-        let prog = trellis_core::program::parse(&v.source)
-            .map_err(|e| format!("published program {} does not parse: {e}", p.slug))?;
-        let inc = &prog.incentives;
-        let has_rules = !(inc.rebates.is_empty()
-            && inc.spifs.is_empty()
-            && inc.deal_registration_uplifts.is_empty()
-            && inc.fund_accruals.is_empty());
-        if slug.is_some() || has_rules {
-            found.push((p.id.clone(), v.meta.number, prog));
-        }
-    }
-    match (found.len(), slug) {
-        (1, _) => Ok(found.remove(0)),
-        (0, Some(s)) => Err(format!("no published program {s:?}").into()),
-        (0, None) => Err("no published program has incentive rules".into()),
-        _ => {
-            Err("several published programs have incentive rules: choose one with --program".into())
-        }
-    }
+    sales::program_of(db, slug).await.map_err(fail)
 }
 
 fn print_statements(
@@ -174,15 +146,8 @@ pub async fn calculate(
     draft: Option<&Path>,
     json: bool,
 ) -> Result<()> {
-    let period = Period::parse(period)?;
-    let (program_id, version, program) = program_of(db, slug).await?;
-    let mut calc = sales::calculate(db, &program_id, &program, &period)
-        .await
-        .map_err(fail)?;
-    calc.version = version;
-    sales::add_adjustments(db, &program_id, &program, &mut calc)
-        .await
-        .map_err(fail)?;
+    let run = sales::run(db, period, slug, dry_run).await.map_err(fail)?;
+    let (program_id, period, calc) = (&run.program_id, &run.period, &run.calculation);
     let names = sales::partner_names(db).await.map_err(fail)?;
     let what_if = match draft {
         Some(path) => {
@@ -191,7 +156,7 @@ pub async fn calculate(
             let p = trellis_core::program::parse(&src)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             Some(
-                sales::calculate(db, &program_id, &p, &period)
+                sales::calculate(db, program_id, &p, period)
                     .await
                     .map_err(fail)?,
             )
@@ -255,10 +220,7 @@ pub async fn calculate(
             }
         }
     }
-    if !dry_run {
-        let n = sales::save_drafts(db, &program_id, &calc)
-            .await
-            .map_err(fail)?;
+    if let Some(n) = run.saved {
         eprintln!("{n} draft statement(s) saved for {}", calc.period);
     }
     Ok(())

@@ -608,6 +608,35 @@ async fn import_calculate_and_what_if(b: Backend) {
         )
         .await;
     assert_eq!(r.status, reqwest::StatusCode::NOT_FOUND);
+    let r = app
+        .post(
+            "/api/v1/incentives/calculations",
+            &admin_token,
+            serde_json::json!({"period": "2027-Q1", "dry_run": true}),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["period"], "2027-Q1");
+    assert!(r.body["statements"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty()));
+    let r = app
+        .post(
+            "/api/v1/incentives/calculations",
+            &admin_token,
+            serde_json::json!({"period": "2027-Q9"}),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), vec!["period"]);
+    let r = app
+        .post(
+            "/api/v1/incentives/calculations",
+            &bp_token,
+            serde_json::json!({"period": "2027-Q1"}),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::FORBIDDEN);
 
     // Rolling a batch back removes its lines; again is an error.
     let batch: String = sqlx::query_scalar("SELECT id FROM sales_batches WHERE imported = 6")

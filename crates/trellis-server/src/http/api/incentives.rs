@@ -38,7 +38,13 @@ pub(crate) fn sales_error(e: SalesError) -> ApiError {
                 .collect(),
         )),
         SalesError::Invalid(m) => {
-            ApiError::Validation(FieldError::new("request", "invalid", m).into())
+            // Messages name their field first ("period: …", "program: …").
+            let field = m
+                .split_once(':')
+                .map(|(f, _)| f.to_string())
+                .filter(|f| !f.contains(' '))
+                .unwrap_or_else(|| "request".into());
+            ApiError::Validation(FieldError::new(field, "invalid", m).into())
         }
         SalesError::Store(e) => e.into(),
     }
@@ -188,4 +194,50 @@ pub async fn partner_statements(
         });
     }
     Ok(Json(out))
+}
+
+/// A calculation to run.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalculateRequest {
+    /// `2027-Q1`, `2027-03` or `2027`.
+    pub period: String,
+    /// The program (`[program].id`); needed when several published programs have incentive rules.
+    pub program: Option<String>,
+    /// Show the statements without saving them as drafts.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Calculate a period's statements (vendor admins), as
+/// `trellis incentives calculate` does: every partner's lines with their
+/// explanations, adjustments for late data in approved periods; saved as
+/// drafts unless `dry_run` (partners approved for the period get none).
+#[utoipa::path(post, path = "/api/v1/incentives/calculations", tag = "incentives",
+    request_body = CalculateRequest,
+    responses(
+        (status = 200, body = sales::Calculation),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn calculate(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    crate::http::extract::ApiJson(body): crate::http::extract::ApiJson<CalculateRequest>,
+) -> ApiResult<Json<sales::Calculation>> {
+    if !caller.principal.can_manage_programs() {
+        return Err(ApiError::Forbidden(
+            "vendor admins calculate statements".into(),
+        ));
+    }
+    let run = sales::run(
+        &state.db,
+        &body.period,
+        body.program.as_deref(),
+        body.dry_run,
+    )
+    .await
+    .map_err(sales_error)?;
+    Ok(Json(run.calculation))
 }

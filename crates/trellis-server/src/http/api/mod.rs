@@ -102,6 +102,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(incentives::upload_sales))
         .routes(routes!(incentives::rollback_sales))
         .routes(routes!(incentives::partner_statements))
+        .routes(routes!(incentives::calculate))
 }
 
 /// The OpenAPI document as served at `/api/openapi.json` and committed as `openapi.json`.
