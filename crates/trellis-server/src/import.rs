@@ -18,6 +18,10 @@ use trellis_core::FieldErrors;
 pub enum ImportError {
     #[error("{0}")]
     Rejected(Rejected),
+    /// A request that cannot be carried out, its field named first
+    /// (`period: …`).
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

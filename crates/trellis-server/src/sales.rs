@@ -40,22 +40,8 @@ pub enum UnknownSku {
     Hold,
 }
 
-/// Why an import or a calculation did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum SalesError {
-    #[error("{0}")]
-    Rejected(Rejected),
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for SalesError {
-    fn from(e: sqlx::Error) -> Self {
-        SalesError::Store(e.into())
-    }
-}
+/// Why an import or a calculation did not happen: the CSV imports' error.
+pub use crate::import::ImportError as SalesError;
 
 type Result<T> = std::result::Result<T, SalesError>;
 
@@ -356,7 +342,6 @@ pub async fn import(
     .await?;
     const PER_STATEMENT: usize = 50;
     let mut imported = 0u64;
-    let mut held = 0u64;
     for chunk in rows.chunks(PER_STATEMENT) {
         // Numbered placeholders ($1…) work on both backends.
         let mut text = String::from(
@@ -398,27 +383,14 @@ pub async fn import(
         }
         let n = q.execute(&mut *tx).await?.rows_affected();
         imported += n;
-        if n as usize == chunk.len() {
-            held += chunk.iter().filter(|r| r.held).count() as u64;
-        } else if chunk.iter().any(|r| r.held) {
-            // Some were duplicates: count the held ones this batch holds.
-            let ids: Vec<&str> = chunk
-                .iter()
-                .filter(|r| r.held)
-                .map(|r| r.transaction_id.as_str())
-                .collect();
-            for id in ids {
-                let mine: Option<i64> = sqlx::query_scalar(
-                    "SELECT held FROM sales WHERE transaction_id = $1 AND batch_id = $2",
-                )
-                .bind(id)
-                .bind(&batch_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                held += u64::from(mine == Some(1));
-            }
-        }
     }
+    // Held lines of this batch (duplicates skipped above are not its own).
+    let held: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sales WHERE batch_id = $1 AND held = 1")
+            .bind(&batch_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let held = held as u64;
     let duplicates = rows.len() as u64 - imported;
     sqlx::query("UPDATE sales_batches SET imported = $1, duplicates = $2, held = $3 WHERE id = $4")
         .bind(imported as i64)
@@ -908,34 +880,50 @@ pub async fn dispute(
         .ok_or(StoreError::NotFound("dispute"))?)
 }
 
-/// Disputes of one statement, or every open one; newest first.
+const DISPUTES: &str =
+    "SELECT d.*, u.email FROM statement_disputes d JOIN users u ON u.id = d.user_id \
+                        JOIN statements s ON s.id = d.statement_id";
+
+fn dispute_from_row(r: &sqlx::any::AnyRow) -> Result<Dispute> {
+    Ok(Dispute {
+        id: r.try_get("id")?,
+        statement_id: r.try_get("statement_id")?,
+        rule: r.try_get("rule")?,
+        comment: r.try_get("comment")?,
+        user_email: r.try_get("email")?,
+        at: r.try_get("at")?,
+        status: r.try_get("status")?,
+        answer: db::opt_str(r, "answer")?,
+    })
+}
+
+/// Disputes of one statement, or every one (`None`), optionally of one
+/// status; newest first.
 pub async fn disputes(
     db: &Db,
     statement_id: Option<&str>,
     status: Option<&str>,
 ) -> Result<Vec<Dispute>> {
-    let rows = sqlx::query(
-        "SELECT d.*, u.email FROM statement_disputes d JOIN users u ON u.id = d.user_id \
-         WHERE ($1 IS NULL OR d.statement_id = $1) AND ($2 IS NULL OR d.status = $2) ORDER BY d.at DESC LIMIT 500",
-    )
+    let rows = sqlx::query(&format!(
+        "{DISPUTES} WHERE ($1 IS NULL OR d.statement_id = $1) AND ($2 IS NULL OR d.status = $2) \
+         ORDER BY d.at DESC LIMIT 500"
+    ))
     .bind(statement_id)
     .bind(status)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Dispute {
-                id: r.try_get("id")?,
-                statement_id: r.try_get("statement_id")?,
-                rule: r.try_get("rule")?,
-                comment: r.try_get("comment")?,
-                user_email: r.try_get("email")?,
-                at: r.try_get("at")?,
-                status: r.try_get("status")?,
-                answer: db::opt_str(r, "answer")?,
-            })
-        })
-        .collect()
+    rows.iter().map(dispute_from_row).collect()
+}
+
+/// Every dispute on a partner's statements, newest first.
+async fn disputes_of_partner(db: &Db, partner_id: &str) -> Result<Vec<Dispute>> {
+    let rows = sqlx::query(&format!(
+        "{DISPUTES} WHERE s.partner_id = $1 ORDER BY d.at DESC"
+    ))
+    .bind(partner_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(dispute_from_row).collect()
 }
 
 /// Answers a dispute and closes it.
@@ -966,11 +954,20 @@ pub async fn resolve_dispute(db: &Db, actor: &Actor, id: &str, answer: &str) -> 
 #[derive(Debug, Clone, Serialize)]
 pub struct PeriodTotals {
     pub period: String,
-    pub by_partner: Vec<(String, String, String, String)>,
+    pub by_partner: Vec<PartnerTotal>,
     pub by_rule: Vec<(String, String)>,
     pub by_element: Vec<(String, String)>,
     pub total: String,
     pub drafts: usize,
+}
+
+/// One partner's statement in a period's totals.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartnerTotal {
+    pub name: String,
+    /// `draft` or `approved`.
+    pub status: String,
+    pub total: String,
 }
 
 /// The periods with statements, newest first, with their totals.
@@ -1004,8 +1001,11 @@ pub async fn totals(db: &Db) -> Result<Vec<PeriodTotals>> {
         }
         let t = out.last_mut().ok_or(StoreError::NotFound("period"))?;
         t.drafts += usize::from(status == "draft");
-        let lines_n = lines.len().to_string();
-        t.by_partner.push((name, status, total.clone(), lines_n));
+        t.by_partner.push(PartnerTotal {
+            name,
+            status,
+            total: total.clone(),
+        });
         *period_sums.entry(period.clone()).or_default() +=
             Decimal::from_str(&total).unwrap_or_default();
         for l in lines {
@@ -1037,6 +1037,28 @@ pub async fn totals(db: &Db) -> Result<Vec<PeriodTotals>> {
             .collect();
     }
     Ok(out)
+}
+
+/// A partner's statements (see [`statements_of`]) with their disputes.
+pub async fn statements_with_disputes(
+    db: &Db,
+    partner_id: &str,
+) -> Result<Vec<(StoredStatement, Vec<Dispute>)>> {
+    let statements = statements_of(db, partner_id).await?;
+    let mut by_statement: HashMap<String, Vec<Dispute>> = HashMap::new();
+    for d in disputes_of_partner(db, partner_id).await? {
+        by_statement
+            .entry(d.statement_id.clone())
+            .or_default()
+            .push(d);
+    }
+    Ok(statements
+        .into_iter()
+        .map(|s| {
+            let d = by_statement.remove(&s.id).unwrap_or_default();
+            (s, d)
+        })
+        .collect())
 }
 
 /// A partner's statements, newest period first (at most 40).
@@ -1126,6 +1148,21 @@ pub async fn approve(
     )
     .await?;
     tx.commit().await?;
+    Ok(n)
+}
+
+/// Approves every draft statement of a period, whatever its program.
+pub async fn approve_period(db: &Db, actor: &Actor, period: &str) -> Result<u64> {
+    let programs: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT program_id FROM statements WHERE period = $1 AND status = 'draft'",
+    )
+    .bind(period)
+    .fetch_all(db.pool())
+    .await?;
+    let mut n = 0;
+    for program in programs {
+        n += approve(db, actor, &program, period, None).await?;
+    }
     Ok(n)
 }
 

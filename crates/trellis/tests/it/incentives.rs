@@ -460,6 +460,19 @@ async fn import_calculate_and_what_if(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    let back = r.headers()["location"].to_str().unwrap().to_string();
+    let page = bpc
+        .get(format!("{}{back}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Your question was sent to the vendor."),
+        "{page}"
+    );
     let (_, admin_token) = app.user("admin@vendor.test", Role::VendorAdmin, None).await;
     let vc = browser();
     sign_in(&vc, &app.base, "admin@vendor.test", PASSWORD).await;

@@ -180,19 +180,15 @@ pub async fn partner_statements(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<StatementWithDisputes>>> {
     let partner = visible_partner(&state, &caller.principal, &id).await?;
-    let mut out = Vec::new();
-    for statement in sales::statements_of(&state.db, &partner.id)
+    let out = sales::statements_with_disputes(&state.db, &partner.id)
         .await
         .map_err(sales_error)?
-    {
-        let disputes = sales::disputes(&state.db, Some(&statement.id), None)
-            .await
-            .map_err(sales_error)?;
-        out.push(StatementWithDisputes {
+        .into_iter()
+        .map(|(statement, disputes)| StatementWithDisputes {
             statement,
             disputes,
-        });
-    }
+        })
+        .collect();
     Ok(Json(out))
 }
 

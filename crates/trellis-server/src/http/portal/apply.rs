@@ -28,15 +28,16 @@ pub(crate) struct Published {
     pub program: Program,
 }
 
-async fn published(state: &AppState, slug: &str) -> Result<Option<Published>, StoreError> {
+/// The published program of `slug`, or the page to answer instead.
+async fn published(state: &AppState, slug: &str) -> Result<Published, Response> {
     match crate::http::api::programs::published_program(state, slug).await {
-        Ok((v, program)) => Ok(Some(Published {
+        Ok((v, program)) => Ok(Published {
             slug: slug.to_string(),
             name: v.name,
             program,
-        })),
-        Err(crate::http::error::ApiError::NotFound(_)) => Ok(None),
-        Err(e) => Err(StoreError::Internal(format!("{e:?}"))),
+        }),
+        Err(crate::http::error::ApiError::NotFound(_)) => Err(not_found_page(state)),
+        Err(e) => Err(internal_page(state, format!("{e:?}"))),
     }
 }
 
@@ -112,9 +113,8 @@ pub async fn form(
     Path(slug): Path<String>,
 ) -> Response {
     let p = match published(&state, &slug).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return not_found_page(&state),
-        Err(e) => return internal_page(&state, e),
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let (jar, csrf) = pre_session_csrf(&state, jar);
     let values = ApplicationInput::default();
@@ -188,9 +188,8 @@ pub async fn submit(
     body: Bytes,
 ) -> Response {
     let p = match published(&state, &slug).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return not_found_page(&state),
-        Err(e) => return internal_page(&state, e),
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let (input, csrf, bot) = read_input(&body);
     if !pre_session_csrf_ok(&jar, &csrf) {

@@ -10,7 +10,6 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use sqlx::Row;
 use trellis_core::access::Principal;
 
 fn sales_error(state: &AppState, e: SalesError) -> Response {
@@ -69,25 +68,8 @@ pub async fn approve(State(state): State<AppState>, f: CsrfForm<PeriodForm>) -> 
             "Vendor admins approve statements.",
         );
     }
-    let programs: Vec<String> = match sqlx::query(
-        "SELECT DISTINCT program_id FROM statements WHERE period = $1 AND status = 'draft'",
-    )
-    .bind(&f.form.period)
-    .fetch_all(state.db.pool())
-    .await
-    {
-        Ok(rows) => rows
-            .iter()
-            .filter_map(|r| r.try_get("program_id").ok())
-            .collect(),
-        Err(e) => return internal_page(&state, e),
-    };
-    for program in programs {
-        if let Err(e) =
-            sales::approve(&state.db, &f.who.actor, &program, &f.form.period, None).await
-        {
-            return sales_error(&state, e);
-        }
+    if let Err(e) = sales::approve_period(&state.db, &f.who.actor, &f.form.period).await {
+        return sales_error(&state, e);
     }
     Redirect::to("/incentives?msg=approved").into_response()
 }

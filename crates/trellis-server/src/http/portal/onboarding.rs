@@ -396,19 +396,20 @@ pub async fn download(
 pub async fn earnings(
     State(state): State<AppState>,
     who: PortalUser,
+    uri: Uri,
     Path(id): Path<String>,
 ) -> Response {
     let p = match load_visible(&state, &who, &id).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let list = match crate::sales::statements_of(&state.db, &p.id).await {
+    let list = match crate::sales::statements_with_disputes(&state.db, &p.id).await {
         Ok(l) => l,
         Err(e) => return internal_page(&state, e),
     };
     let mut currency: std::collections::BTreeMap<String, String> =
         std::collections::BTreeMap::new();
-    for s in &list {
+    for (s, _) in &list {
         if currency.contains_key(&s.program) {
             continue;
         }
@@ -418,16 +419,14 @@ pub async fn earnings(
         };
         currency.insert(s.program.clone(), c);
     }
-    let mut statements = Vec::with_capacity(list.len());
-    for s in &list {
-        let disputes = match crate::sales::disputes(&state.db, Some(&s.id), None).await {
-            Ok(d) => d,
-            Err(e) => return internal_page(&state, e),
-        };
-        statements.push(minijinja::context! {
-            currency => currency.get(&s.program), disputes, ..minijinja::Value::from_serialize(s)
-        });
-    }
+    let statements: Vec<_> = list
+        .iter()
+        .map(|(s, disputes)| {
+            minijinja::context! {
+                currency => currency.get(&s.program), disputes, ..minijinja::Value::from_serialize(s)
+            }
+        })
+        .collect();
     render(
         &state,
         StatusCode::OK,
@@ -437,7 +436,7 @@ pub async fn earnings(
             nav => if who.principal.is_vendor() { "partners" } else { "earnings" },
             me => who.me(), csrf => &who.csrf, p => &p, statements,
             can_dispute => who.principal.can_accept_agreement(p.as_ref()),
-            flash => None::<&str>,
+            flash => flash(&uri),
         },
     )
 }
