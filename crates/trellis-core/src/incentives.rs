@@ -49,6 +49,115 @@ impl Sale {
     }
 }
 
+/// Sales-out lines folded together: one partner, date, SKU, approved deal
+/// and seller. The rules only need these sums, so a calculation over
+/// millions of lines runs over far fewer groups. `date` may stand for a
+/// range of days within which nothing the rules look at changes (see
+/// [`boundaries`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group<'a> {
+    pub partner_id: &'a str,
+    pub date: &'a str,
+    pub sku: &'a str,
+    /// An approved deal registration, if the lines close one.
+    pub deal_id: Option<&'a str>,
+    pub seller: Option<&'a str>,
+    /// Units sold, returns negative.
+    pub units: Decimal,
+    /// Revenue in the program currency.
+    pub revenue: Decimal,
+    /// Lines folded in.
+    pub lines: u64,
+    /// Lines with a positive quantity. Without a deal each is a deal of its
+    /// own (transaction ids are unique).
+    pub positive_lines: u64,
+}
+
+impl<'a> From<&'a Sale> for Group<'a> {
+    fn from(s: &'a Sale) -> Group<'a> {
+        Group {
+            partner_id: &s.partner_id,
+            date: &s.date,
+            sku: &s.sku,
+            deal_id: s.deal_id.as_deref(),
+            seller: s.seller.as_deref(),
+            units: s.quantity,
+            revenue: s.revenue(),
+            lines: 1,
+            positive_lines: u64::from(s.quantity > Decimal::ZERO),
+        }
+    }
+}
+
+/// The day after `date` (YYYY-MM-DD; returned unchanged if it is not one).
+pub fn next_day(date: &str) -> String {
+    let num = |r: std::ops::Range<usize>| date.get(r).and_then(|x| x.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return date.to_string();
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let len = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    let (y, m, d) = if d < len {
+        (y, m, d + 1)
+    } else if m < 12 {
+        (y, m + 1, 1)
+    } else {
+        (y + 1, 1, 1)
+    };
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The days on which something the rules look at changes for `period`:
+/// the starts and ends of the period and of the year before, and of every
+/// SPIF window (its `to` is inclusive, so the day after). Between two
+/// boundaries every day is treated alike, so lines of those days can be
+/// folded into one [`Group`] dated at the boundary before them. Sorted.
+pub fn boundaries(program: &Program, period: &Period) -> Vec<String> {
+    let before = period.year_before();
+    let mut out: Vec<String> = vec![
+        before.start,
+        before.end,
+        period.start.clone(),
+        period.end.clone(),
+    ];
+    for s in &program.incentives.spifs {
+        out.push(s.from.clone());
+        out.push(next_day(&s.to));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether the seller of a sale of `sku` can change a statement: a SPIF
+/// credited to sellers may count it. Otherwise lines of different sellers
+/// can be folded together.
+pub fn seller_matters(program: &Program, sku: &str) -> bool {
+    let fam = program
+        .products
+        .iter()
+        .find(|p| p.sku.get_ref() == sku)
+        .map(|p| p.family.as_str());
+    program.incentives.spifs.iter().any(|s| {
+        s.credit == SpifCredit::Seller
+            && (s.eligible.skus.is_empty() || s.eligible.skus.iter().any(|x| x == sku))
+            && (s.eligible.families.is_empty()
+                || fam.is_some_and(|f| s.eligible.families.iter().any(|x| x == f)))
+    })
+}
+
+/// The boundary a date falls after: the latest of `boundaries` (sorted) on
+/// or before `date`, or `None` before the first one.
+pub fn bucket<'b>(boundaries: &'b [String], date: &str) -> Option<&'b str> {
+    let i = boundaries.partition_point(|b| b.as_str() <= date);
+    (i > 0).then(|| boundaries[i - 1].as_str())
+}
+
 /// What the rules need to know of a partner.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PartnerFacts {
@@ -209,7 +318,7 @@ pub fn families(p: &Program) -> HashMap<String, String> {
 fn eligible(
     e: &IncentiveEligibility,
     who: &PartnerFacts,
-    sale: &Sale,
+    sale: &Group,
     fam: &HashMap<String, String>,
 ) -> bool {
     let any = |list: &[String], v: Option<&str>| {
@@ -218,8 +327,8 @@ fn eligible(
     any(&e.partner_types, Some(&who.partner_type))
         && any(&e.segments, who.segment.as_deref())
         && any(&e.levels, who.level.as_deref())
-        && any(&e.skus, Some(&sale.sku))
-        && any(&e.families, fam.get(&sale.sku).map(String::as_str))
+        && any(&e.skus, Some(sale.sku))
+        && any(&e.families, fam.get(sale.sku).map(String::as_str))
 }
 
 fn partner_applies(e: &IncentiveEligibility, who: &PartnerFacts) -> bool {
@@ -289,23 +398,35 @@ pub fn calculate(
     partners: &BTreeMap<String, PartnerFacts>,
     sales: &[Sale],
 ) -> Vec<Statement> {
+    let groups: Vec<Group> = sales.iter().map(Group::from).collect();
+    calculate_groups(program, period, partners, &groups)
+}
+
+/// [`calculate`] over lines already folded into groups: however lines are
+/// grouped, the statements are the same.
+pub fn calculate_groups(
+    program: &Program,
+    period: &Period,
+    partners: &BTreeMap<String, PartnerFacts>,
+    groups: &[Group],
+) -> Vec<Statement> {
     let fam = families(program);
     let before = period.year_before();
     let hundred = Decimal::ONE_HUNDRED;
-    let mut by_partner: BTreeMap<&str, Vec<&Sale>> = BTreeMap::new();
-    for s in sales {
-        if period.contains(&s.date) || before.contains(&s.date) {
-            by_partner.entry(s.partner_id.as_str()).or_default().push(s);
+    let mut by_partner: BTreeMap<&str, Vec<&Group>> = BTreeMap::new();
+    for s in groups {
+        if period.contains(s.date) || before.contains(s.date) {
+            by_partner.entry(s.partner_id).or_default().push(s);
         }
     }
     let default_facts = PartnerFacts::default();
     let mut out = Vec::new();
     for (pid, rows) in by_partner {
         let who = partners.get(pid).unwrap_or(&default_facts);
-        let now: Vec<&Sale> = rows
+        let now: Vec<&Group> = rows
             .iter()
             .copied()
-            .filter(|s| period.contains(&s.date))
+            .filter(|s| period.contains(s.date))
             .collect();
         let mut lines = Vec::new();
         let mut next_bands = Vec::new();
@@ -313,15 +434,15 @@ pub fn calculate(
             if !partner_applies(&r.eligible, who) {
                 continue;
             }
-            let counted: Vec<&&Sale> = now
+            let counted: Vec<&&Group> = now
                 .iter()
                 .filter(|s| eligible(&r.eligible, who, s, &fam))
                 .collect();
-            let this: Decimal = counted.iter().map(|s| s.revenue()).sum();
+            let this: Decimal = counted.iter().map(|s| s.revenue).sum();
             let prior: Decimal = rows
                 .iter()
-                .filter(|s| before.contains(&s.date) && eligible(&r.eligible, who, s, &fam))
-                .map(|s| s.revenue())
+                .filter(|s| before.contains(s.date) && eligible(&r.eligible, who, s, &fam))
+                .map(|s| s.revenue)
                 .sum();
             let basis = if r.growth {
                 (this - prior).max(Decimal::ZERO)
@@ -376,7 +497,7 @@ pub fn calculate(
                 basis: cents(basis),
                 band,
                 rate_pct: band.map(|b| bands[b].1),
-                transactions: counted.len(),
+                transactions: counted.iter().map(|s| s.lines as usize).sum(),
                 amount,
                 explanation,
                 capped,
@@ -387,36 +508,43 @@ pub fn calculate(
             if !partner_applies(&s.eligible, who) {
                 continue;
             }
-            let in_window: Vec<&&Sale> = now
+            let in_window: Vec<&&Group> = now
                 .iter()
-                .filter(|x| x.date.as_str() >= s.from.as_str() && x.date.as_str() <= s.to.as_str())
+                .filter(|x| x.date >= s.from.as_str() && x.date <= s.to.as_str())
                 .filter(|x| eligible(&s.eligible, who, x, &fam))
                 .collect();
             // Credited to the partner, or per seller.
-            let mut groups: BTreeMap<Option<&str>, Vec<&&Sale>> = BTreeMap::new();
+            let mut by_seller: BTreeMap<Option<&str>, Vec<&&Group>> = BTreeMap::new();
             for x in in_window {
                 let key = match s.credit {
                     SpifCredit::Partner => None,
-                    SpifCredit::Seller => Some(x.seller.as_deref().unwrap_or("(no seller)")),
+                    SpifCredit::Seller => Some(x.seller.unwrap_or("(no seller)")),
                 };
-                groups.entry(key).or_default().push(x);
+                by_seller.entry(key).or_default().push(x);
             }
-            for (seller, xs) in groups {
-                let units: Decimal = xs.iter().map(|x| x.quantity).sum();
-                let deals: BTreeSet<&str> = xs
+            for (seller, xs) in by_seller {
+                let units: Decimal = xs.iter().map(|x| x.units).sum();
+                // Each approved deal counts once; a line without one is a deal of its own.
+                let registered: BTreeSet<&str> = xs
                     .iter()
-                    .filter(|x| x.quantity > Decimal::ZERO)
-                    .map(|x| x.deal_id.as_deref().unwrap_or(x.transaction_id.as_str()))
+                    .filter(|x| x.positive_lines > 0)
+                    .filter_map(|x| x.deal_id)
                     .collect();
+                let unregistered: u64 = xs
+                    .iter()
+                    .filter(|x| x.deal_id.is_none())
+                    .map(|x| x.positive_lines)
+                    .sum();
+                let deals = registered.len() as u64 + unregistered;
                 let per_unit = s.per_unit.unwrap_or_default() * units.max(Decimal::ZERO);
-                let per_deal = s.per_deal.unwrap_or_default() * Decimal::from(deals.len() as u64);
+                let per_deal = s.per_deal.unwrap_or_default() * Decimal::from(deals);
                 let amount = cents(per_unit + per_deal);
                 let mut parts = Vec::new();
                 if let Some(u) = s.per_unit {
                     parts.push(format!("{} units × {}", units.normalize(), money(u)));
                 }
                 if let Some(d) = s.per_deal {
-                    parts.push(format!("{} deals × {}", deals.len(), money(d)));
+                    parts.push(format!("{deals} deals × {}", money(d)));
                 }
                 lines.push(Line {
                     rule: s.id.get_ref().clone(),
@@ -426,7 +554,7 @@ pub fn calculate(
                     basis: units,
                     band: None,
                     rate_pct: None,
-                    transactions: xs.len(),
+                    transactions: xs.iter().map(|x| x.lines as usize).sum(),
                     amount,
                     explanation: format!("{} sold {} to {}", parts.join(" + "), s.from, s.to),
                     capped: false,
@@ -445,7 +573,7 @@ pub fn calculate(
                 if !partner_applies(&r.eligible, who) {
                     continue;
                 }
-                let counted: Vec<&&Sale> = now
+                let counted: Vec<&&Group> = now
                     .iter()
                     .filter(|x| eligible(&r.eligible, who, x, &fam))
                     .filter(|x| kind != "deal-registration-uplift" || x.deal_id.is_some())
@@ -453,7 +581,7 @@ pub fn calculate(
                 if counted.is_empty() {
                     continue;
                 }
-                let revenue: Decimal = counted.iter().map(|x| x.revenue()).sum();
+                let revenue: Decimal = counted.iter().map(|x| x.revenue).sum();
                 let amount = cents(revenue.max(Decimal::ZERO) * r.rate_pct / hundred);
                 let what = if kind == "fund-accrual" {
                     "accrued to your market development fund"
@@ -468,7 +596,7 @@ pub fn calculate(
                     basis: cents(revenue),
                     band: None,
                     rate_pct: Some(r.rate_pct),
-                    transactions: counted.len(),
+                    transactions: counted.iter().map(|x| x.lines as usize).sum(),
                     amount,
                     explanation: format!(
                         "{}% of {} {what}",
@@ -738,6 +866,29 @@ rate_pct = 2
     }
 
     #[test]
+    fn days_and_boundaries() {
+        assert_eq!(next_day("2027-02-28"), "2027-03-01");
+        assert_eq!(next_day("2028-02-28"), "2028-02-29");
+        assert_eq!(next_day("2027-12-31"), "2028-01-01");
+        assert_eq!(next_day("2027-04-30"), "2027-05-01");
+        let b = boundaries(&program(), &Period::parse("2027-Q1").unwrap());
+        assert_eq!(
+            b,
+            [
+                "2026-01-01",
+                "2026-04-01",
+                "2027-01-01",
+                "2027-02-01",
+                "2027-03-01",
+                "2027-04-01"
+            ]
+        );
+        assert_eq!(bucket(&b, "2025-12-31"), None);
+        assert_eq!(bucket(&b, "2027-02-28"), Some("2027-02-01"));
+        assert_eq!(bucket(&b, "2027-03-01"), Some("2027-03-01"));
+    }
+
+    #[test]
     fn rounding_is_half_even_per_line() {
         assert_eq!(cents(d("0.125")), d("0.12"));
         assert_eq!(cents(d("0.135")), d("0.14"));
@@ -783,7 +934,33 @@ rate_pct = 2
                 x ^= x << 13; x ^= x >> 7; x ^= x << 17;
                 shuffled.swap(i, (x % (i as u64 + 1)) as usize);
             }
-            prop_assert_eq!(one, calculate(&p, &period, &facts(), &shuffled));
+            prop_assert_eq!(&one, &calculate(&p, &period, &facts(), &shuffled));
+
+            // Folding lines into groups, days between two boundaries
+            // together, never changes the result.
+            let bounds = boundaries(&p, &period);
+            prop_assert!(seller_matters(&p, "AI-1") && !seller_matters(&p, "CL-1"));
+            type Key<'k> = (&'k str, &'k str, Option<&'k str>, Option<&'k str>);
+            let mut folded: BTreeMap<Key, Group> = BTreeMap::new();
+            for s in &sales {
+                let Some(date) = bucket(&bounds, &s.date) else { continue };
+                let mut g = Group::from(s);
+                if !seller_matters(&p, g.sku) {
+                    g.seller = None;
+                }
+                folded
+                    .entry((date, g.sku, g.deal_id, g.seller))
+                    .and_modify(|f| {
+                        f.units += g.units;
+                        f.revenue += g.revenue;
+                        f.lines += g.lines;
+                        f.positive_lines += g.positive_lines;
+                    })
+                    .or_insert(Group { date, ..g });
+            }
+            let groups: Vec<Group> = folded.into_values().collect();
+            prop_assert!(groups.len() <= sales.len());
+            prop_assert_eq!(one, calculate_groups(&p, &period, &facts(), &groups));
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod matching;
 pub mod org;
 pub mod program;
 pub mod recruit;
+pub mod segment;
 pub mod validate;
 
 pub use validate::{FieldError, FieldErrors};

@@ -52,6 +52,8 @@ pub enum DbError {
     },
     #[error("migration {version} ({name}) was changed after it was applied (checksum differs)")]
     MigrationChanged { version: i64, name: &'static str },
+    #[error("moving stored sales lines into segments: {0}")]
+    Convert(String),
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
 }
@@ -100,6 +102,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "incentives",
         sqlite: include_str!("../migrations/sqlite/0006_incentives.sql"),
         postgres: include_str!("../migrations/postgres/0006_incentives.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "sales segments",
+        sqlite: include_str!("../migrations/sqlite/0007_sales_segments.sql"),
+        postgres: include_str!("../migrations/postgres/0007_sales_segments.sql"),
     },
 ];
 
@@ -223,6 +231,9 @@ impl Db {
             tracing::info!(version = m.version, name = m.name, "applied migration");
             applied += 1;
         }
+        crate::sales::move_legacy_lines(self)
+            .await
+            .map_err(|e| DbError::Convert(e.to_string()))?;
         Ok(applied)
     }
 

@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::str::FromStr;
 use std::time::Instant;
-use trellis_core::incentives::{self, PartnerFacts, Period, Sale, Statement};
+use trellis_core::incentives::{self, PartnerFacts, Period, Statement};
 use trellis_core::program::Program;
+use trellis_core::segment;
 
 /// The columns of a sales-out file, in the documented order.
 pub const COLUMNS: &[&str] = &[
@@ -57,23 +58,6 @@ pub struct ImportSummary {
     pub bytes: u64,
     pub parse_seconds: f64,
     pub persist_seconds: f64,
-}
-
-struct SaleRow {
-    line: u64,
-    transaction_id: String,
-    day: String,
-    partner_id: String,
-    customer_name: String,
-    customer_domain: Option<String>,
-    customer_country: &'static str,
-    sku: String,
-    quantity: String,
-    unit_price: String,
-    currency: String,
-    deal_id: Option<String>,
-    seller: Option<String>,
-    held: bool,
 }
 
 fn valid_date(s: &str) -> bool {
@@ -123,12 +107,110 @@ async fn catalogue(db: &Db) -> Result<(HashSet<String>, HashSet<String>)> {
     Ok((skus, currencies))
 }
 
+/// Transaction ids, exactly, with a 64-bit hash in front so that millions
+/// of them cost a few bytes each. Ids whose hash another id already took go
+/// to a plain map, so a collision costs time, never a wrong answer.
+#[derive(Default)]
+struct IdSet {
+    arena: Vec<u8>,
+    ends: Vec<usize>,
+    /// A number kept with each id (its line in the file).
+    tags: Vec<u64>,
+    by_hash: HashMap<u64, u32>,
+    collided: HashMap<Box<[u8]>, u32>,
+}
+
+impl IdSet {
+    fn hash(id: &[u8]) -> u64 {
+        // FNV-1a, then a finaliser; the maps above hash it again with
+        // SipHash, so crafted ids cannot degrade them.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in id {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^ (h >> 33)
+    }
+
+    fn get(&self, i: u32) -> &[u8] {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.arena[start..self.ends[i]]
+    }
+
+    fn find(&self, id: &[u8]) -> Option<u32> {
+        let i = *self.by_hash.get(&Self::hash(id))?;
+        if self.get(i) == id {
+            return Some(i);
+        }
+        self.collided.get(id).copied()
+    }
+
+    /// The tag of the id if it is in the set.
+    fn tag(&self, id: &str) -> Option<u64> {
+        self.find(id.as_bytes()).map(|i| self.tags[i as usize])
+    }
+
+    /// Adds an id; returns the tag it already had if it was in the set.
+    fn insert(&mut self, id: &str, tag: u64) -> Option<u64> {
+        let id = id.as_bytes();
+        if let Some(i) = self.find(id) {
+            return Some(self.tags[i as usize]);
+        }
+        let i = self.ends.len() as u32;
+        self.arena.extend_from_slice(id);
+        self.ends.push(self.arena.len());
+        self.tags.push(tag);
+        match self.by_hash.entry(Self::hash(id)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(id.into(), i);
+            }
+        }
+        None
+    }
+}
+
+/// The imported batches, to notice another import or a rollback finishing
+/// while a file is read.
+async fn imported_batches(db: &Db) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM sales_batches WHERE status = 'imported' ORDER BY id")
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
+/// Every transaction id imported so far.
+async fn imported_ids(db: &Db) -> Result<IdSet> {
+    let mut set = IdSet::default();
+    let rows = sqlx::query("SELECT lines, ids FROM sales_segments")
+        .fetch_all(db.pool())
+        .await?;
+    for r in rows {
+        let lines: i64 = r.try_get("lines")?;
+        let bytes: Vec<u8> = r.try_get("ids")?;
+        for id in segment::read_ids(&bytes, lines as u64).map_err(stored)? {
+            set.insert(id, 0);
+        }
+    }
+    Ok(set)
+}
+
+fn stored(e: segment::SegmentError) -> SalesError {
+    SalesError::Invalid(format!("stored {e}"))
+}
+
 /// Imports a sales-out CSV, streaming it. Every line is checked first; with
 /// any bad line nothing is imported and each problem names its line. Lines
 /// whose transaction id was imported before are skipped, so importing the
-/// same file again adds nothing. The batch is written in one transaction:
-/// a crash or a kill leaves no part of it. `progress(lines, bytes)` is called
-/// every 100,000 lines while reading.
+/// same file again adds nothing. The lines are packed into segments as they
+/// are read and the batch is written in one transaction: a crash or a kill
+/// leaves no part of it. `progress(lines, bytes)` is called every 100,000
+/// lines while reading.
 pub async fn import(
     db: &Db,
     actor: &Actor,
@@ -157,6 +239,8 @@ pub async fn import(
         currencies.insert(r.try_get("from_currency")?);
         currencies.insert(r.try_get("to_currency")?);
     }
+    let batches = imported_batches(db).await?;
+    let before = imported_ids(db).await?;
 
     let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
     let counting = CountingReader {
@@ -210,108 +294,178 @@ pub async fn import(
         return Err(SalesError::Rejected(Rejected(errors)));
     }
     let idx: Vec<Option<usize>> = COLUMNS.iter().map(|c| col(c)).collect();
-    let mut rows: Vec<SaleRow> = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut segments: Vec<(segment::Segment, u64)> = Vec::new();
+    let mut writer = segment::Writer::new();
+    let mut writer_held = 0u64;
+    let mut seen = IdSet::default();
     let mut total_errors = 0usize;
-    let mut record = csv::StringRecord::new();
     let mut lines = 0u64;
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(lines + 2);
-                errors.push(format!("{source}:{line}: {e}"));
-                total_errors += 1;
-                break;
+    let (mut imported, mut duplicates, mut held_total) = (0u64, 0u64, 0u64);
+    let mut upper = String::new();
+    // One thread reads and splits the CSV, this one checks and packs lines.
+    enum Chunk {
+        /// Records, how many of them are filled, bytes read so far.
+        Records(Vec<csv::StringRecord>, usize, u64),
+        Failed(String),
+    }
+    let (to_check, chunks) = std::sync::mpsc::sync_channel::<Chunk>(4);
+    let (recycle, recycled) = std::sync::mpsc::channel::<Vec<csv::StringRecord>>();
+    let read = std::thread::scope(|scope| {
+        let reading = scope.spawn(move || {
+            let mut reader = reader;
+            let mut records = 0u64;
+            loop {
+                let mut buf = recycled
+                    .try_recv()
+                    .unwrap_or_else(|_| vec![csv::StringRecord::new(); 4096]);
+                let mut n = 0;
+                let mut failed = None;
+                while n < buf.len() {
+                    match reader.read_record(&mut buf[n]) {
+                        Ok(true) => n += 1,
+                        Ok(false) => break,
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                records += n as u64;
+                let bytes = reader.get_ref().bytes;
+                let full = n == buf.len();
+                if n > 0 && to_check.send(Chunk::Records(buf, n, bytes)).is_err() {
+                    return bytes;
+                }
+                if let Some(e) = failed {
+                    let line = e.position().map(|p| p.line()).unwrap_or(records + 2);
+                    let _ = to_check.send(Chunk::Failed(format!("{source}:{line}: {e}")));
+                    return bytes;
+                }
+                if !full {
+                    return bytes;
+                }
             }
-        }
-        lines += 1;
-        let line = record.position().map(|p| p.line()).unwrap_or(lines + 1);
-        if lines.is_multiple_of(100_000) {
-            progress(lines, reader.get_ref().bytes);
-        }
-        let get = |i: usize| -> &str { idx[i].and_then(|c| record.get(c)).unwrap_or("") };
-        let mut bad: Vec<String> = Vec::new();
-        let tid = get(0);
-        if tid.is_empty() {
-            bad.push("transaction_id is required".into());
-        } else if let Some(first) = seen.get(tid) {
-            bad.push(format!("transaction_id {tid} is already on line {first}"));
-        }
-        let day = get(1);
-        if !valid_date(day) {
-            bad.push(format!("date '{day}' is not a date like 2027-01-31"));
-        }
-        let partner = partner_ids.get(get(2));
-        if partner.is_none() {
-            bad.push(format!(
-                "partner '{}' is not a partner's id or slug",
-                get(2)
-            ));
-        }
-        if get(3).is_empty() {
-            bad.push("customer_name is required".into());
-        }
-        let country = trellis_core::country::parse("customer_country", get(5));
-        if let Err(e) = &country {
-            bad.push(e.message.clone());
-        }
-        let sku = get(6);
-        let held = !skus.is_empty() && !skus.contains(sku);
-        if held && unknown_sku == UnknownSku::Reject {
-            bad.push(format!(
-                "sku '{sku}' is in no published program's catalogue"
-            ));
-        }
-        let quantity = Decimal::from_str(get(7)).ok().filter(|q| !q.is_zero());
-        if quantity.is_none() {
-            bad.push(format!(
-                "quantity '{}' is not a non-zero number (negative for a return)",
-                get(7)
-            ));
-        }
-        let price = Decimal::from_str(get(8))
-            .ok()
-            .filter(|p| !p.is_sign_negative());
-        if price.is_none() {
-            bad.push(format!("unit_price '{}' is not a number ≥ 0", get(8)));
-        }
-        let currency = get(9).to_ascii_uppercase();
-        if !currencies.contains(&currency) {
-            bad.push(format!(
+        });
+        for chunk in chunks {
+            let (buf, n, bytes) = match chunk {
+                Chunk::Records(buf, n, bytes) => (buf, n, bytes),
+                Chunk::Failed(e) => {
+                    errors.push(e);
+                    total_errors += 1;
+                    continue;
+                }
+            };
+            for record in &buf[..n] {
+                lines += 1;
+                let line = record.position().map(|p| p.line()).unwrap_or(lines + 1);
+                if lines.is_multiple_of(100_000) {
+                    progress(lines, bytes);
+                }
+                let get = |i: usize| -> &str { idx[i].and_then(|c| record.get(c)).unwrap_or("") };
+                let mut bad: Vec<String> = Vec::new();
+                let tid = get(0);
+                if tid.is_empty() {
+                    bad.push("transaction_id is required".into());
+                } else if let Some(first) = seen.insert(tid, line) {
+                    bad.push(format!("transaction_id {tid} is already on line {first}"));
+                }
+                let day = get(1);
+                if !valid_date(day) {
+                    bad.push(format!("date '{day}' is not a date like 2027-01-31"));
+                }
+                let partner = partner_ids.get(get(2));
+                if partner.is_none() {
+                    bad.push(format!(
+                        "partner '{}' is not a partner's id or slug",
+                        get(2)
+                    ));
+                }
+                if get(3).is_empty() {
+                    bad.push("customer_name is required".into());
+                }
+                let country = trellis_core::country::parse("customer_country", get(5));
+                if let Err(e) = &country {
+                    bad.push(e.message.clone());
+                }
+                let sku = get(6);
+                let held = !skus.is_empty() && !skus.contains(sku);
+                if held && unknown_sku == UnknownSku::Reject {
+                    bad.push(format!(
+                        "sku '{sku}' is in no published program's catalogue"
+                    ));
+                }
+                let quantity = Decimal::from_str(get(7)).ok().filter(|q| !q.is_zero());
+                if quantity.is_none() {
+                    bad.push(format!(
+                        "quantity '{}' is not a non-zero number (negative for a return)",
+                        get(7)
+                    ));
+                }
+                let price = Decimal::from_str(get(8))
+                    .ok()
+                    .filter(|p| !p.is_sign_negative());
+                if price.is_none() {
+                    bad.push(format!("unit_price '{}' is not a number ≥ 0", get(8)));
+                }
+                upper.clear();
+                upper.push_str(get(9));
+                upper.make_ascii_uppercase();
+                if !currencies.contains(&upper) {
+                    bad.push(format!(
                 "currency '{}' has no FX rate (import one with `trellis import fx`) and is no program's currency",
                 get(9)
             ));
-        }
-        if !bad.is_empty() {
-            total_errors += bad.len();
-            if errors.len() < 200 {
-                errors.push(format!("{source}:{line}: {}", bad.join("; ")));
+                }
+                if !bad.is_empty() {
+                    total_errors += bad.len();
+                    if errors.len() < 200 {
+                        errors.push(format!("{source}:{line}: {}", bad.join("; ")));
+                    }
+                    continue;
+                }
+                if !errors.is_empty() {
+                    // The file is rejected: only keep checking.
+                    continue;
+                }
+                if before.tag(tid).is_some() {
+                    duplicates += 1;
+                    continue;
+                }
+                let opt = |i: usize| Some(get(i)).filter(|s| !s.is_empty());
+                writer.push(&segment::LineRef {
+                    line,
+                    transaction_id: tid,
+                    date: day,
+                    partner_id: partner.map(String::as_str).unwrap_or_default(),
+                    customer_name: get(3),
+                    customer_domain: opt(4),
+                    customer_country: country.unwrap_or("ZZ"),
+                    sku,
+                    quantity: quantity.unwrap_or_default().normalize(),
+                    unit_price: price.unwrap_or_default().normalize(),
+                    currency: &upper,
+                    deal_id: opt(10),
+                    seller: opt(11),
+                    held,
+                });
+                imported += 1;
+                writer_held += u64::from(held);
+                if writer.len() == segment::SEGMENT_LINES {
+                    held_total += writer_held;
+                    segments.push((writer.finish(), std::mem::take(&mut writer_held)));
+                }
             }
-            continue;
+            let _ = recycle.send(buf);
         }
-        seen.insert(tid.to_string(), line);
-        let opt = |i: usize| Some(get(i).to_string()).filter(|s| !s.is_empty());
-        rows.push(SaleRow {
-            line,
-            transaction_id: tid.to_string(),
-            day: day.to_string(),
-            partner_id: partner.cloned().unwrap_or_default(),
-            customer_name: get(3).to_string(),
-            customer_domain: opt(4),
-            customer_country: country.unwrap_or("ZZ"),
-            sku: sku.to_string(),
-            quantity: quantity.unwrap_or_default().normalize().to_string(),
-            unit_price: price.unwrap_or_default().normalize().to_string(),
-            currency,
-            deal_id: opt(10),
-            seller: opt(11),
-            held,
-        });
+        reading.join()
+    });
+    let bytes = read.map_err(|_| SalesError::Invalid("reading the file failed".into()))?;
+    if !writer.is_empty() {
+        held_total += writer_held;
+        segments.push((writer.finish(), writer_held));
     }
-    let bytes = reader.get_ref().bytes;
-    drop(reader);
+    drop(seen);
+    drop(before);
     progress(lines, bytes);
     if !errors.is_empty() {
         if total_errors > errors.len() {
@@ -328,9 +482,18 @@ pub async fn import(
     let started = Instant::now();
     let batch_id = uuid::Uuid::now_v7().to_string();
     let mut tx = db.begin_write().await?;
+    let now: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM sales_batches WHERE status = 'imported' ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await?;
+    if now != batches {
+        return Err(SalesError::Invalid(
+            "another sales import or rollback finished while this file was read: import it again (lines imported since are then skipped)".into(),
+        ));
+    }
     sqlx::query(
         "INSERT INTO sales_batches (id, created_at, created_by, source, sha256, lines, imported, duplicates, held, status) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, 'imported')",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'imported')",
     )
     .bind(&batch_id)
     .bind(db::now())
@@ -338,67 +501,14 @@ pub async fn import(
     .bind(source)
     .bind(&sha)
     .bind(lines as i64)
+    .bind(imported as i64)
+    .bind(duplicates as i64)
+    .bind(held_total as i64)
     .execute(&mut *tx)
     .await?;
-    const PER_STATEMENT: usize = 50;
-    let mut imported = 0u64;
-    for chunk in rows.chunks(PER_STATEMENT) {
-        // Numbered placeholders ($1…) work on both backends.
-        let mut text = String::from(
-            "INSERT INTO sales (transaction_id, batch_id, line, day, partner_id, customer_name, customer_domain, \
-             customer_country, sku, quantity, unit_price, currency, deal_id, seller, held) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                text.push(',');
-            }
-            text.push('(');
-            for j in 0..15 {
-                if j > 0 {
-                    text.push(',');
-                }
-                text.push_str(&format!("${}", i * 15 + j + 1));
-            }
-            text.push(')');
-        }
-        text.push_str(" ON CONFLICT (transaction_id) DO NOTHING");
-        let mut q = sqlx::query(&text);
-        for r in chunk {
-            q = q
-                .bind(r.transaction_id.as_str())
-                .bind(batch_id.as_str())
-                .bind(r.line as i64)
-                .bind(r.day.as_str())
-                .bind(r.partner_id.as_str())
-                .bind(r.customer_name.as_str())
-                .bind(r.customer_domain.as_deref())
-                .bind(r.customer_country)
-                .bind(r.sku.as_str())
-                .bind(r.quantity.as_str())
-                .bind(r.unit_price.as_str())
-                .bind(r.currency.as_str())
-                .bind(r.deal_id.as_deref())
-                .bind(r.seller.as_deref())
-                .bind(i64::from(r.held));
-        }
-        let n = q.execute(&mut *tx).await?.rows_affected();
-        imported += n;
+    for (seq, (s, held)) in segments.iter().enumerate() {
+        insert_segment(&mut tx, &batch_id, seq, s, *held).await?;
     }
-    // Held lines of this batch (duplicates skipped above are not its own).
-    let held: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM sales WHERE batch_id = $1 AND held = 1")
-            .bind(&batch_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let held = held as u64;
-    let duplicates = rows.len() as u64 - imported;
-    sqlx::query("UPDATE sales_batches SET imported = $1, duplicates = $2, held = $3 WHERE id = $4")
-        .bind(imported as i64)
-        .bind(duplicates as i64)
-        .bind(held as i64)
-        .bind(&batch_id)
-        .execute(&mut *tx)
-        .await?;
     crate::store::audit::record(
         &mut tx,
         actor,
@@ -408,21 +518,116 @@ pub async fn import(
             object_id: &batch_id,
             partner_id: None,
             before: None,
-            after: Some(serde_json::json!({"source": source, "lines": lines, "imported": imported, "duplicates": duplicates, "held": held, "sha256": sha})),
+            after: Some(serde_json::json!({"source": source, "lines": lines, "imported": imported, "duplicates": duplicates, "held": held_total, "sha256": sha})),
         },
     )
     .await?;
+    // The process dying here, every segment written but nothing committed,
+    // is what the crash test provokes (TRELLIS_CRASH=sales-import-commit).
+    if std::env::var_os("TRELLIS_CRASH").is_some_and(|v| v == "sales-import-commit") {
+        std::process::abort();
+    }
     tx.commit().await?;
     Ok(ImportSummary {
         batch_id: Some(batch_id),
         lines,
         imported,
         duplicates,
-        held,
+        held: held_total,
         bytes,
         parse_seconds,
         persist_seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+async fn insert_segment(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    batch_id: &str,
+    seq: usize,
+    s: &segment::Segment,
+    held: u64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sales_segments (batch_id, seq, lines, held, first_day, last_day, facts, ids, customers) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(batch_id)
+    .bind(seq as i64)
+    .bind(s.lines as i64)
+    .bind(held as i64)
+    .bind(&s.first_date)
+    .bind(&s.last_date)
+    .bind(s.facts.as_slice())
+    .bind(s.ids.as_slice())
+    .bind(s.customers.as_slice())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves lines a database of an earlier version kept one row each (the
+/// `sales` table) into segments, batch by batch, in one transaction.
+pub(crate) async fn move_legacy_lines(db: &Db) -> Result<u64> {
+    let mut tx = db.begin_write().await?;
+    let rows = sqlx::query(
+        "SELECT transaction_id, batch_id, line, day, partner_id, customer_name, customer_domain, \
+         customer_country, sku, quantity, unit_price, currency, deal_id, seller, held \
+         FROM sales ORDER BY batch_id, line",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let text = |r: &sqlx::any::AnyRow, c: &str| -> Result<String> { Ok(r.try_get(c)?) };
+    let dec = |r: &sqlx::any::AnyRow, c: &str| -> Result<Decimal> {
+        Decimal::from_str(&text(r, c)?).map_err(|e| SalesError::Invalid(format!("stored {c}: {e}")))
+    };
+    let mut by_batch: BTreeMap<String, Vec<&sqlx::any::AnyRow>> = BTreeMap::new();
+    for r in &rows {
+        by_batch.entry(text(r, "batch_id")?).or_default().push(r);
+    }
+    for (batch, rows) in by_batch {
+        let mut w = segment::Writer::new();
+        let (mut seq, mut held) = (0, 0u64);
+        for r in rows {
+            let (domain, deal, seller) = (
+                db::opt_str(r, "customer_domain")?,
+                db::opt_str(r, "deal_id")?,
+                db::opt_str(r, "seller")?,
+            );
+            let is_held = r.try_get::<i64, _>("held")? != 0;
+            w.push(&segment::LineRef {
+                line: r.try_get::<i64, _>("line")? as u64,
+                transaction_id: &text(r, "transaction_id")?,
+                date: &text(r, "day")?,
+                partner_id: &text(r, "partner_id")?,
+                customer_name: &text(r, "customer_name")?,
+                customer_domain: domain.as_deref(),
+                customer_country: &text(r, "customer_country")?,
+                sku: &text(r, "sku")?,
+                quantity: dec(r, "quantity")?,
+                unit_price: dec(r, "unit_price")?,
+                currency: &text(r, "currency")?,
+                deal_id: deal.as_deref(),
+                seller: seller.as_deref(),
+                held: is_held,
+            });
+            held += u64::from(is_held);
+            if w.len() == segment::SEGMENT_LINES {
+                insert_segment(&mut tx, &batch, seq, &w.finish(), std::mem::take(&mut held))
+                    .await?;
+                seq += 1;
+            }
+        }
+        if !w.is_empty() {
+            insert_segment(&mut tx, &batch, seq, &w.finish(), held).await?;
+        }
+    }
+    sqlx::query("DELETE FROM sales").execute(&mut *tx).await?;
+    tx.commit().await?;
+    tracing::info!(lines = rows.len(), "moved stored sales lines into segments");
+    Ok(rows.len() as u64)
 }
 
 struct CountingReader<'h, R> {
@@ -458,11 +663,17 @@ pub async fn rollback(db: &Db, actor: &Actor, batch_id: &str) -> Result<u64> {
         }
         _ => {}
     }
-    let n = sqlx::query("DELETE FROM sales WHERE batch_id = $1")
+    let n: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(lines), 0) AS BIGINT) FROM sales_segments WHERE batch_id = $1",
+    )
+    .bind(batch_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let n = n as u64;
+    sqlx::query("DELETE FROM sales_segments WHERE batch_id = $1")
         .bind(batch_id)
         .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .await?;
     sqlx::query(
         "UPDATE sales_batches SET status = 'rolled-back', rolled_back_at = $1 WHERE id = $2",
     )
@@ -572,6 +783,11 @@ impl Fx {
         })
     }
 
+    /// The days on which a rate starts.
+    fn days(&self) -> impl Iterator<Item = &String> {
+        self.rates.values().flatten().map(|(d, _)| d)
+    }
+
     /// The rate from `currency` on `day` (the latest valid from on or before it).
     fn rate(&self, currency: &str, day: &str) -> Option<Decimal> {
         if currency == self.to {
@@ -594,6 +810,8 @@ pub struct Calculation {
     #[schema(value_type = Vec<Object>)]
     pub statements: Vec<Statement>,
     pub lines_read: usize,
+    /// The groups the lines were folded into.
+    pub groups: usize,
     /// Reading the sales from the database, converting and calculating.
     pub seconds: f64,
     /// The calculation alone (the rules over the lines in memory).
@@ -671,7 +889,12 @@ pub struct Run {
 }
 
 /// Loads the sales of a period (and the year before, for growth rebates)
-/// and calculates every partner's statement under `program`.
+/// and calculates every partner's statement under `program`. Lines are
+/// folded, on every core, into groups by partner, SKU, currency, approved
+/// deal, seller (when a SPIF credits sellers) and range of days within
+/// which no rule, period or FX rate changes; the rules then run over the
+/// groups (the same statements as line by line, see
+/// `trellis_core::incentives::calculate_groups`).
 pub async fn calculate(
     db: &Db,
     program_id: &str,
@@ -706,36 +929,68 @@ pub async fn calculate(
             .into_iter()
             .collect();
     let before = period.year_before();
-    let rows = sqlx::query(
-        "SELECT transaction_id, day, partner_id, sku, quantity, unit_price, currency, deal_id, seller FROM sales \
-         WHERE held = 0 AND day >= $1 AND day < $2",
+    let blobs: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT facts FROM sales_segments WHERE first_day < $1 AND last_day >= $2 ORDER BY batch_id, seq",
     )
-    .bind(&before.start)
     .bind(&period.end)
+    .bind(&before.start)
     .fetch_all(db.pool())
     .await?;
-    let mut sales = Vec::with_capacity(rows.len());
+
+    let mut bounds = incentives::boundaries(program, period);
+    bounds.extend(fx.days().cloned());
+    bounds.sort();
+    bounds.dedup();
+    let scope = Scope {
+        bounds: bounds.iter().map(|b| segment::date_number(b)).collect(),
+        from: segment::date_number(&before.start),
+        to: segment::date_number(&period.end),
+        approved_deals: &approved_deals,
+        program,
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, blobs.len().max(1));
+    let per = blobs.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Folded>> = std::thread::scope(|s| {
+        let handles: Vec<_> = blobs
+            .chunks(per)
+            .map(|chunk| s.spawn(|| fold(chunk, &scope)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(SalesError::Invalid("folding sales lines failed".into()))
+                })
+            })
+            .collect()
+    });
+    let mut folded = Folded::default();
+    for part in parts {
+        folded.merge(part?);
+    }
+    let mut groups = Vec::with_capacity(folded.groups.len());
     let mut missing: BTreeMap<String, String> = BTreeMap::new();
-    for r in &rows {
-        let day: String = r.try_get("day")?;
-        let cur: String = r.try_get("currency")?;
-        let Some(rate) = fx.rate(&cur, &day) else {
-            missing.entry(cur).or_insert(day);
+    for (k, a) in &folded.groups {
+        let date = bounds[k.bucket as usize].as_str();
+        let Some(rate) = fx.rate(k.currency, date) else {
+            missing
+                .entry(k.currency.to_string())
+                .or_insert(date.to_string());
             continue;
         };
-        let dec = |c: &str| -> Result<Decimal> {
-            Decimal::from_str(&r.try_get::<String, _>(c)?)
-                .map_err(|e| SalesError::Invalid(format!("stored {c}: {e}")))
-        };
-        sales.push(Sale {
-            transaction_id: r.try_get("transaction_id")?,
-            date: day,
-            partner_id: r.try_get("partner_id")?,
-            sku: r.try_get("sku")?,
-            quantity: dec("quantity")?,
-            unit_price: dec("unit_price")? * rate,
-            deal_id: db::opt_str(r, "deal_id")?.filter(|d| approved_deals.contains(d)),
-            seller: db::opt_str(r, "seller")?,
+        groups.push(incentives::Group {
+            partner_id: k.partner,
+            date,
+            sku: k.sku,
+            deal_id: k.deal,
+            seller: k.seller,
+            units: a.units,
+            revenue: a.revenue * rate,
+            lines: a.lines,
+            positive_lines: a.positive,
         });
     }
     if !missing.is_empty() {
@@ -743,13 +998,13 @@ pub async fn calculate(
             "no FX rate to {currency} for: {}",
             missing
                 .iter()
-                .map(|(c, d)| format!("{c} on {d}"))
+                .map(|(c, d)| format!("{c} from {d}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         )));
     }
     let core = Instant::now();
-    let statements = incentives::calculate(program, period, &facts, &sales);
+    let statements = incentives::calculate_groups(program, period, &facts, &groups);
     let core_seconds = core.elapsed().as_secs_f64();
     Ok(Calculation {
         core_seconds,
@@ -758,9 +1013,165 @@ pub async fn calculate(
         period: period.label.clone(),
         currency,
         statements,
-        lines_read: rows.len(),
+        lines_read: folded.lines as usize,
+        groups: groups.len(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// What folding needs to know.
+struct Scope<'a> {
+    /// Day numbers (yyyymmdd) from which something changes, sorted.
+    bounds: Vec<u32>,
+    /// Days read: `[from, to)`.
+    from: u32,
+    to: u32,
+    approved_deals: &'a HashSet<String>,
+    /// Sellers are kept apart only where a SPIF credits them.
+    program: &'a Program,
+}
+
+/// A fast hasher for the small integer keys of one segment's groups,
+/// seeded per process so that crafted files cannot aim at collisions.
+#[derive(Clone, Copy)]
+struct Mix(u64);
+
+impl std::hash::Hasher for Mix {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
+impl std::hash::BuildHasher for Mix {
+    type Hasher = Mix;
+
+    fn build_hasher(&self) -> Mix {
+        *self
+    }
+}
+
+fn mix() -> Mix {
+    use std::hash::BuildHasher;
+    Mix(std::collections::hash_map::RandomState::new().hash_one(0u64) | 1)
+}
+
+#[derive(Hash, PartialEq, Eq)]
+struct GroupKey<'a> {
+    partner: &'a str,
+    bucket: u32,
+    sku: &'a str,
+    currency: &'a str,
+    deal: Option<&'a str>,
+    seller: Option<&'a str>,
+}
+
+/// Sums of a group, revenue in the line's currency.
+#[derive(Default)]
+struct Acc {
+    units: Decimal,
+    revenue: Decimal,
+    lines: u64,
+    positive: u64,
+}
+
+impl Acc {
+    fn add(&mut self, o: &Acc) {
+        self.units += o.units;
+        self.revenue += o.revenue;
+        self.lines += o.lines;
+        self.positive += o.positive;
+    }
+}
+
+#[derive(Default)]
+struct Folded<'a> {
+    groups: HashMap<GroupKey<'a>, Acc>,
+    lines: u64,
+}
+
+impl<'a> Folded<'a> {
+    fn merge(&mut self, o: Folded<'a>) {
+        self.lines += o.lines;
+        for (k, a) in o.groups {
+            self.groups.entry(k).or_default().add(&a);
+        }
+    }
+}
+
+/// Folds the lines of some segments (held lines and days outside the scope
+/// left out). Each segment is folded by dictionary indexes first, then its
+/// few groups are merged by name.
+fn fold<'a>(blobs: &'a [Vec<u8>], scope: &Scope) -> Result<Folded<'a>> {
+    let mut out = Folded::default();
+    // (partner, sku), (currency, bucket), (deal, seller): dictionary indexes.
+    let mut local: HashMap<(u64, u64, u64), Acc, Mix> = HashMap::with_hasher(mix());
+    for blob in blobs {
+        let mut f = segment::Facts::read(blob).map_err(stored)?;
+        let deals: Vec<Option<&str>> = f
+            .deals
+            .iter()
+            .map(|d| scope.approved_deals.contains(*d).then_some(*d))
+            .collect();
+        let seller_skus: Vec<bool> = f
+            .skus
+            .iter()
+            .map(|s| incentives::seller_matters(scope.program, s))
+            .collect();
+        local.clear();
+        while let Some(x) = f.next_fact().map_err(stored)? {
+            if x.held || x.date < scope.from || x.date >= scope.to {
+                continue;
+            }
+            let bucket = scope
+                .bounds
+                .partition_point(|b| *b <= x.date)
+                .saturating_sub(1) as u32;
+            let deal = x
+                .deal
+                .filter(|d| deals[*d as usize].is_some())
+                .unwrap_or(u32::MAX);
+            let seller = x
+                .seller
+                .filter(|_| seller_skus[x.sku as usize])
+                .unwrap_or(u32::MAX);
+            let key = (
+                u64::from(x.partner) << 32 | u64::from(x.sku),
+                u64::from(x.currency) << 32 | u64::from(bucket),
+                u64::from(deal) << 32 | u64::from(seller),
+            );
+            let a = local.entry(key).or_default();
+            a.units += x.quantity;
+            a.revenue += x.quantity * x.unit_price;
+            a.lines += 1;
+            a.positive += u64::from(x.quantity > Decimal::ZERO);
+            out.lines += 1;
+        }
+        for ((partner_sku, currency_bucket, deal_seller), a) in local.drain() {
+            let (partner, sku) = ((partner_sku >> 32) as usize, partner_sku as u32 as usize);
+            let (currency, bucket) = ((currency_bucket >> 32) as usize, currency_bucket as u32);
+            let (deal, seller) = ((deal_seller >> 32) as u32, deal_seller as u32);
+            let key = GroupKey {
+                partner: f.partners[partner],
+                bucket,
+                sku: f.skus[sku],
+                currency: f.currencies[currency],
+                deal: (deal != u32::MAX).then(|| f.deals[deal as usize]),
+                seller: (seller != u32::MAX).then(|| f.sellers[seller as usize]),
+            };
+            out.groups.entry(key).or_default().add(&a);
+        }
+    }
+    Ok(out)
 }
 
 /// Every partner's name by id.

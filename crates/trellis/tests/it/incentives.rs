@@ -12,7 +12,11 @@ use trellis_core::org::Role;
 use trellis_server::store::programs::{self, Checked};
 use trellis_server::store::{partners, Actor};
 
-crate::on_both_backends!(import_calculate_and_what_if, a_killed_import_leaves_nothing);
+crate::on_both_backends!(
+    import_calculate_and_what_if,
+    an_import_that_dies_leaves_nothing,
+    lines_kept_one_row_each_move_into_segments
+);
 
 const CLOUD: &str = include_str!("../../../../examples/programs/cloud-reseller.toml");
 
@@ -96,7 +100,10 @@ async fn import_calculate_and_what_if(b: Backend) {
         "{err}"
     );
     assert!(err.contains("nothing was imported"), "{err}");
-    assert_eq!(count("SELECT COUNT(*) FROM sales").await, 0);
+    assert_eq!(
+        count("SELECT CAST(COALESCE(SUM(lines), 0) AS BIGINT) FROM sales_segments").await,
+        0
+    );
     assert_eq!(count("SELECT COUNT(*) FROM sales_batches").await, 0);
 
     // A good file, then the same again: nothing is counted twice.
@@ -158,7 +165,10 @@ async fn import_calculate_and_what_if(b: Backend) {
         out.contains("0 imported, 6 already imported before"),
         "{out}"
     );
-    assert_eq!(count("SELECT COUNT(*) FROM sales").await, 6);
+    assert_eq!(
+        count("SELECT CAST(COALESCE(SUM(lines), 0) AS BIGINT) FROM sales_segments").await,
+        6
+    );
 
     // The statements, line by line with their reasons.
     let out = run_ok(
@@ -662,7 +672,7 @@ async fn import_calculate_and_what_if(b: Backend) {
     );
     assert!(out.contains("6 line(s) removed"), "{out}");
     assert_eq!(
-        count("SELECT COUNT(*) FROM sales").await,
+        count("SELECT CAST(COALESCE(SUM(lines), 0) AS BIGINT) FROM sales_segments").await,
         3,
         "the late batch and the uploads stay"
     );
@@ -673,26 +683,25 @@ async fn import_calculate_and_what_if(b: Backend) {
     assert!(err.contains("already rolled back"), "{err}");
 }
 
-/// `trellis import sales` killed while it writes: the batch is all or nothing.
-async fn a_killed_import_leaves_nothing(b: Backend) {
-    let db = TestDb::new(b).await;
-    let url = db.url.clone();
-    run_ok(trellis(&["migrate", "--database-url", &url]), "");
-    let pool = db.open().await;
+/// Publishes the example cloud program and creates a reseller.
+async fn cloud_and_reseller(
+    pool: &trellis_server::db::Db,
+    slug: &str,
+) -> trellis_server::store::partners::Partner {
     let actor = Actor::system("test");
-    let v = programs::save_draft(&pool, &actor, &Checked::new(CLOUD.to_string()).unwrap())
+    let v = programs::save_draft(pool, &actor, &Checked::new(CLOUD.to_string()).unwrap())
         .await
         .unwrap();
-    programs::publish(&pool, &actor, &v.program, v.number)
+    programs::publish(pool, &actor, &v.program, v.number)
         .await
         .map_err(|_| "publish")
         .unwrap();
     partners::create(
-        &pool,
+        pool,
         &actor,
         partners::NewPartner {
-            slug: "big".into(),
-            name: "Big Reseller".into(),
+            slug: slug.into(),
+            name: format!("Reseller {slug}"),
             partner_type: "reseller".into(),
             region: "dach".into(),
             country: "DE".into(),
@@ -702,10 +711,19 @@ async fn a_killed_import_leaves_nothing(b: Backend) {
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// `trellis import sales` dying while it writes: the batch is all or nothing.
+async fn an_import_that_dies_leaves_nothing(b: Backend) {
+    let db = TestDb::new(b).await;
+    let url = db.url.clone();
+    run_ok(trellis(&["migrate", "--database-url", &url]), "");
+    let pool = db.open().await;
+    cloud_and_reseller(&pool, "big").await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.csv");
-    let n = 200_000;
+    let n = 150_000;
     let mut text = String::from(HEADER);
     for i in 0..n {
         text.push_str(&format!(
@@ -713,33 +731,23 @@ async fn a_killed_import_leaves_nothing(b: Backend) {
         ));
     }
     std::fs::write(&path, text).unwrap();
-    let mut child = trellis(&[
+    // The process dies after writing every segment, before committing.
+    let out = trellis(&[
         "import",
         "sales",
         path.to_str().unwrap(),
         "--database-url",
         &url,
     ])
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
+    .env("TRELLIS_CRASH", "sales-import-commit")
+    .output()
     .unwrap();
-    // Wait until the file has been read (the last progress line), then kill
-    // it while it writes.
-    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let read = std::io::BufRead::read_line(&mut err, &mut line).unwrap();
-        assert!(read > 0, "the import ended before reading everything");
-        if line.contains(&format!("{n} lines")) {
-            break;
-        }
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let finished = child.try_wait().unwrap().is_some();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the import should have died: {err}");
+    assert!(
+        err.contains(&format!("{n} lines")),
+        "it read the whole file first: {err}"
+    );
     let count = |sql: &'static str| {
         let pool = pool.clone();
         async move {
@@ -750,14 +758,10 @@ async fn a_killed_import_leaves_nothing(b: Backend) {
         }
     };
     let (lines, batches) = (
-        count("SELECT COUNT(*) FROM sales").await,
+        count("SELECT CAST(COALESCE(SUM(lines), 0) AS BIGINT) FROM sales_segments").await,
         count("SELECT COUNT(*) FROM sales_batches").await,
     );
-    assert!(
-        !finished,
-        "the import finished within 300 ms: the test needs a bigger file"
-    );
-    assert_eq!((lines, batches), (0, 0), "killed while writing: none of it");
+    assert_eq!((lines, batches), (0, 0), "died while writing: none of it");
     // And the same file then imports whole.
     let out = run_ok(
         trellis(&[
@@ -770,5 +774,88 @@ async fn a_killed_import_leaves_nothing(b: Backend) {
         "",
     );
     assert!(out.contains(&format!("{n} line(s)")), "{out}");
-    assert_eq!(count("SELECT COUNT(*) FROM sales").await, n as i64);
+    assert_eq!(
+        count("SELECT CAST(COALESCE(SUM(lines), 0) AS BIGINT) FROM sales_segments").await,
+        n as i64
+    );
+}
+
+/// Lines an earlier version kept one row each (the `sales` table) move into
+/// segments when the database is migrated, and count as before.
+async fn lines_kept_one_row_each_move_into_segments(b: Backend) {
+    let db = TestDb::new(b).await;
+    let pool = db.open().await;
+    let actor = Actor::system("test");
+    let partner = cloud_and_reseller(&pool, "old").await;
+    sqlx::query(
+        "INSERT INTO sales_batches (id, created_at, created_by, source, sha256, lines, imported, duplicates, held, status) \
+         VALUES ('b-old', '2027-01-01T00:00:00.000000Z', 'test', 'old.csv', 'x', 2, 2, 0, 1, 'imported')",
+    )
+    .execute(pool.pool())
+    .await
+    .unwrap();
+    for (tid, line, sku, held) in [
+        ("OLD-1", 2i64, "AUR-CL-100", 0i64),
+        ("OLD-2", 3, "MYSTERY", 1),
+    ] {
+        sqlx::query(
+            "INSERT INTO sales (transaction_id, batch_id, line, day, partner_id, customer_name, customer_domain, \
+             customer_country, sku, quantity, unit_price, currency, deal_id, seller, held) \
+             VALUES ($1, 'b-old', $2, '2027-02-01', $3, 'Acme', 'acme.example', 'DE', $4, '3', '1000.50', 'USD', NULL, NULL, $5)",
+        )
+        .bind(tid)
+        .bind(line)
+        .bind(&partner.id)
+        .bind(sku)
+        .bind(held)
+        .execute(pool.pool())
+        .await
+        .unwrap();
+    }
+    pool.migrate().await.unwrap();
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(pool.pool())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM sales").await, 0);
+    assert_eq!(
+        count("SELECT CAST(COALESCE(SUM(lines), 0) AS BIGINT) FROM sales_segments").await,
+        2
+    );
+    assert_eq!(
+        count("SELECT CAST(COALESCE(SUM(held), 0) AS BIGINT) FROM sales_segments").await,
+        1
+    );
+    let run = trellis_server::sales::run(&pool, "2027-Q1", None, true)
+        .await
+        .unwrap();
+    assert_eq!(run.calculation.lines_read, 1, "the held line stays out");
+    let st = &run.calculation.statements[0];
+    let accrual = st.lines.iter().find(|l| l.rule == "mdf-accrual").unwrap();
+    assert_eq!(accrual.basis.to_string(), "3001.50");
+    // Their transaction ids are still known: importing them again adds nothing.
+    let again =
+        format!("{HEADER}OLD-1,2027-02-01,old,Acme,acme.example,DE,AUR-CL-100,3,1000.50,USD,,\n");
+    let s = trellis_server::sales::import(
+        &pool,
+        &actor,
+        "again.csv",
+        again.as_bytes(),
+        trellis_server::sales::UnknownSku::Reject,
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!((s.imported, s.duplicates), (0, 1));
+    // Migrating again changes nothing.
+    pool.migrate().await.unwrap();
+    assert_eq!(
+        count("SELECT CAST(COALESCE(SUM(lines), 0) AS BIGINT) FROM sales_segments").await,
+        2
+    );
 }
