@@ -222,7 +222,8 @@ const ENROLLMENTS: &[(&str, &str, &str, &str, Option<&str>)] = &[
 ];
 
 /// Publishes the example programs, adds a draft with a change to the first
-/// (so history and diff have something to show) and enrolls demo partners.
+/// (so history, diff and the incentives what-if have something to show) and
+/// enrolls demo partners.
 async fn load_programs(db: &Db, actor: &Actor) -> StoreResult<()> {
     let invalid = |e: trellis_core::program::ParseError| {
         StoreError::Internal(format!("a demo program does not parse: {e}"))
@@ -244,6 +245,13 @@ async fn load_programs(db: &Db, actor: &Actor) -> StoreResult<()> {
         .replacen(
             "cost = { fixed_per_year = 400000 }\nvalue = { funds_pct = 2 }",
             "cost = { fixed_per_year = 550000 }\nvalue = { funds_pct = 3 }",
+            1,
+        )
+        // The richer fund accrual the draft's cost is for: the Incentives
+        // page's what-if shows what it would pay.
+        .replacen(
+            "element = \"mdf\"\nrate_pct = 2",
+            "element = \"mdf\"\nrate_pct = 3",
             1,
         );
     programs::save_draft(db, actor, &Checked::new(next).map_err(invalid)?).await?;

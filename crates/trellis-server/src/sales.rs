@@ -310,154 +310,157 @@ pub async fn import(
     }
     let (to_check, chunks) = std::sync::mpsc::sync_channel::<Chunk>(4);
     let (recycle, recycled) = std::sync::mpsc::channel::<Vec<csv::StringRecord>>();
-    let read = std::thread::scope(|scope| {
-        let reading = scope.spawn(move || {
-            let mut reader = reader;
-            let mut records = 0u64;
-            loop {
-                let mut buf = recycled
-                    .try_recv()
-                    .unwrap_or_else(|_| vec![csv::StringRecord::new(); 4096]);
-                let mut n = 0;
-                let mut failed = None;
-                while n < buf.len() {
-                    match reader.read_record(&mut buf[n]) {
-                        Ok(true) => n += 1,
-                        Ok(false) => break,
-                        Err(e) => {
-                            failed = Some(e);
-                            break;
+    let read = blocking(|| {
+        std::thread::scope(|scope| {
+            let reading = scope.spawn(move || {
+                let mut reader = reader;
+                let mut records = 0u64;
+                loop {
+                    let mut buf = recycled
+                        .try_recv()
+                        .unwrap_or_else(|_| vec![csv::StringRecord::new(); 4096]);
+                    let mut n = 0;
+                    let mut failed = None;
+                    while n < buf.len() {
+                        match reader.read_record(&mut buf[n]) {
+                            Ok(true) => n += 1,
+                            Ok(false) => break,
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
                         }
                     }
+                    records += n as u64;
+                    let bytes = reader.get_ref().bytes;
+                    let full = n == buf.len();
+                    if n > 0 && to_check.send(Chunk::Records(buf, n, bytes)).is_err() {
+                        return bytes;
+                    }
+                    if let Some(e) = failed {
+                        let line = e.position().map(|p| p.line()).unwrap_or(records + 2);
+                        let _ = to_check.send(Chunk::Failed(format!("{source}:{line}: {e}")));
+                        return bytes;
+                    }
+                    if !full {
+                        return bytes;
+                    }
                 }
-                records += n as u64;
-                let bytes = reader.get_ref().bytes;
-                let full = n == buf.len();
-                if n > 0 && to_check.send(Chunk::Records(buf, n, bytes)).is_err() {
-                    return bytes;
-                }
-                if let Some(e) = failed {
-                    let line = e.position().map(|p| p.line()).unwrap_or(records + 2);
-                    let _ = to_check.send(Chunk::Failed(format!("{source}:{line}: {e}")));
-                    return bytes;
-                }
-                if !full {
-                    return bytes;
-                }
-            }
-        });
-        for chunk in chunks {
-            let (buf, n, bytes) = match chunk {
-                Chunk::Records(buf, n, bytes) => (buf, n, bytes),
-                Chunk::Failed(e) => {
-                    errors.push(e);
-                    total_errors += 1;
-                    continue;
-                }
-            };
-            for record in &buf[..n] {
-                lines += 1;
-                let line = record.position().map(|p| p.line()).unwrap_or(lines + 1);
-                if lines.is_multiple_of(100_000) {
-                    progress(lines, bytes);
-                }
-                let get = |i: usize| -> &str { idx[i].and_then(|c| record.get(c)).unwrap_or("") };
-                let mut bad: Vec<String> = Vec::new();
-                let tid = get(0);
-                if tid.is_empty() {
-                    bad.push("transaction_id is required".into());
-                } else if let Some(first) = seen.insert(tid, line) {
-                    bad.push(format!("transaction_id {tid} is already on line {first}"));
-                }
-                let day = get(1);
-                if !valid_date(day) {
-                    bad.push(format!("date '{day}' is not a date like 2027-01-31"));
-                }
-                let partner = partner_ids.get(get(2));
-                if partner.is_none() {
-                    bad.push(format!(
-                        "partner '{}' is not a partner's id or slug",
-                        get(2)
-                    ));
-                }
-                if get(3).is_empty() {
-                    bad.push("customer_name is required".into());
-                }
-                let country = trellis_core::country::parse("customer_country", get(5));
-                if let Err(e) = &country {
-                    bad.push(e.message.clone());
-                }
-                let sku = get(6);
-                let held = !skus.is_empty() && !skus.contains(sku);
-                if held && unknown_sku == UnknownSku::Reject {
-                    bad.push(format!(
-                        "sku '{sku}' is in no published program's catalogue"
-                    ));
-                }
-                let quantity = Decimal::from_str(get(7)).ok().filter(|q| !q.is_zero());
-                if quantity.is_none() {
-                    bad.push(format!(
-                        "quantity '{}' is not a non-zero number (negative for a return)",
-                        get(7)
-                    ));
-                }
-                let price = Decimal::from_str(get(8))
-                    .ok()
-                    .filter(|p| !p.is_sign_negative());
-                if price.is_none() {
-                    bad.push(format!("unit_price '{}' is not a number ≥ 0", get(8)));
-                }
-                upper.clear();
-                upper.push_str(get(9));
-                upper.make_ascii_uppercase();
-                if !currencies.contains(&upper) {
-                    bad.push(format!(
+            });
+            for chunk in chunks {
+                let (buf, n, bytes) = match chunk {
+                    Chunk::Records(buf, n, bytes) => (buf, n, bytes),
+                    Chunk::Failed(e) => {
+                        errors.push(e);
+                        total_errors += 1;
+                        continue;
+                    }
+                };
+                for record in &buf[..n] {
+                    lines += 1;
+                    let line = record.position().map(|p| p.line()).unwrap_or(lines + 1);
+                    if lines.is_multiple_of(100_000) {
+                        progress(lines, bytes);
+                    }
+                    let get =
+                        |i: usize| -> &str { idx[i].and_then(|c| record.get(c)).unwrap_or("") };
+                    let mut bad: Vec<String> = Vec::new();
+                    let tid = get(0);
+                    if tid.is_empty() {
+                        bad.push("transaction_id is required".into());
+                    } else if let Some(first) = seen.insert(tid, line) {
+                        bad.push(format!("transaction_id {tid} is already on line {first}"));
+                    }
+                    let day = get(1);
+                    if !valid_date(day) {
+                        bad.push(format!("date '{day}' is not a date like 2027-01-31"));
+                    }
+                    let partner = partner_ids.get(get(2));
+                    if partner.is_none() {
+                        bad.push(format!(
+                            "partner '{}' is not a partner's id or slug",
+                            get(2)
+                        ));
+                    }
+                    if get(3).is_empty() {
+                        bad.push("customer_name is required".into());
+                    }
+                    let country = trellis_core::country::parse("customer_country", get(5));
+                    if let Err(e) = &country {
+                        bad.push(e.message.clone());
+                    }
+                    let sku = get(6);
+                    let held = !skus.is_empty() && !skus.contains(sku);
+                    if held && unknown_sku == UnknownSku::Reject {
+                        bad.push(format!(
+                            "sku '{sku}' is in no published program's catalogue"
+                        ));
+                    }
+                    let quantity = Decimal::from_str(get(7)).ok().filter(|q| !q.is_zero());
+                    if quantity.is_none() {
+                        bad.push(format!(
+                            "quantity '{}' is not a non-zero number (negative for a return)",
+                            get(7)
+                        ));
+                    }
+                    let price = Decimal::from_str(get(8))
+                        .ok()
+                        .filter(|p| !p.is_sign_negative());
+                    if price.is_none() {
+                        bad.push(format!("unit_price '{}' is not a number ≥ 0", get(8)));
+                    }
+                    upper.clear();
+                    upper.push_str(get(9));
+                    upper.make_ascii_uppercase();
+                    if !currencies.contains(&upper) {
+                        bad.push(format!(
                 "currency '{}' has no FX rate (import one with `trellis import fx`) and is no program's currency",
                 get(9)
             ));
-                }
-                if !bad.is_empty() {
-                    total_errors += bad.len();
-                    if errors.len() < 200 {
-                        errors.push(format!("{source}:{line}: {}", bad.join("; ")));
                     }
-                    continue;
+                    if !bad.is_empty() {
+                        total_errors += bad.len();
+                        if errors.len() < 200 {
+                            errors.push(format!("{source}:{line}: {}", bad.join("; ")));
+                        }
+                        continue;
+                    }
+                    if !errors.is_empty() {
+                        // The file is rejected: only keep checking.
+                        continue;
+                    }
+                    if before.tag(tid).is_some() {
+                        duplicates += 1;
+                        continue;
+                    }
+                    let opt = |i: usize| Some(get(i)).filter(|s| !s.is_empty());
+                    writer.push(&segment::LineRef {
+                        line,
+                        transaction_id: tid,
+                        date: day,
+                        partner_id: partner.map(String::as_str).unwrap_or_default(),
+                        customer_name: get(3),
+                        customer_domain: opt(4),
+                        customer_country: country.unwrap_or("ZZ"),
+                        sku,
+                        quantity: quantity.unwrap_or_default().normalize(),
+                        unit_price: price.unwrap_or_default().normalize(),
+                        currency: &upper,
+                        deal_id: opt(10),
+                        seller: opt(11),
+                        held,
+                    });
+                    imported += 1;
+                    writer_held += u64::from(held);
+                    if writer.len() == segment::SEGMENT_LINES {
+                        held_total += writer_held;
+                        segments.push((writer.finish(), std::mem::take(&mut writer_held)));
+                    }
                 }
-                if !errors.is_empty() {
-                    // The file is rejected: only keep checking.
-                    continue;
-                }
-                if before.tag(tid).is_some() {
-                    duplicates += 1;
-                    continue;
-                }
-                let opt = |i: usize| Some(get(i)).filter(|s| !s.is_empty());
-                writer.push(&segment::LineRef {
-                    line,
-                    transaction_id: tid,
-                    date: day,
-                    partner_id: partner.map(String::as_str).unwrap_or_default(),
-                    customer_name: get(3),
-                    customer_domain: opt(4),
-                    customer_country: country.unwrap_or("ZZ"),
-                    sku,
-                    quantity: quantity.unwrap_or_default().normalize(),
-                    unit_price: price.unwrap_or_default().normalize(),
-                    currency: &upper,
-                    deal_id: opt(10),
-                    seller: opt(11),
-                    held,
-                });
-                imported += 1;
-                writer_held += u64::from(held);
-                if writer.len() == segment::SEGMENT_LINES {
-                    held_total += writer_held;
-                    segments.push((writer.finish(), std::mem::take(&mut writer_held)));
-                }
+                let _ = recycle.send(buf);
             }
-            let _ = recycle.send(buf);
-        }
-        reading.join()
+            reading.join()
+        })
     });
     let bytes = read.map_err(|_| SalesError::Invalid("reading the file failed".into()))?;
     if !writer.is_empty() {
@@ -888,6 +891,112 @@ pub struct Run {
     pub saved: Option<usize>,
 }
 
+/// One partner's earnings for the period now and under another version of
+/// the program (adjustments for earlier periods left out of both).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WhatIfRow {
+    pub partner_id: String,
+    pub partner: String,
+    pub current: String,
+    pub what_if: String,
+    /// `what_if − current`.
+    pub difference: String,
+}
+
+/// A period calculated under another version of the program, against the
+/// version in force.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WhatIf {
+    /// What was compared: `version 3 (draft)` or a file name.
+    pub under: String,
+    /// Every partner with earnings under either, by name.
+    pub rows: Vec<WhatIfRow>,
+    pub current_total: String,
+    pub what_if_total: String,
+    pub difference: String,
+    /// The statements under the other version.
+    #[schema(value_type = Object)]
+    pub calculation: Calculation,
+}
+
+/// A statement's amount for its own period (adjustment lines left out).
+fn own_amount(s: &Statement) -> Decimal {
+    s.lines
+        .iter()
+        .filter(|l| l.adjusts.is_none())
+        .map(|l| l.amount)
+        .sum()
+}
+
+/// Calculates `run`'s period under `draft` and compares it per partner.
+pub async fn what_if(db: &Db, run: &Run, under: &str, draft: &Program) -> Result<WhatIf> {
+    if draft.program.id.get_ref() != run.program.program.id.get_ref() {
+        return Err(SalesError::Invalid(format!(
+            "what-if: the draft is program {}, not {}",
+            draft.program.id.get_ref(),
+            run.program.program.id.get_ref()
+        )));
+    }
+    let other = calculate(db, &run.program_id, draft, &run.period).await?;
+    let names = partner_names(db).await?;
+    let mut both: BTreeMap<&str, (Decimal, Decimal)> = BTreeMap::new();
+    for s in &run.calculation.statements {
+        both.entry(&s.partner_id).or_default().0 = own_amount(s);
+    }
+    for s in &other.statements {
+        both.entry(&s.partner_id).or_default().1 = own_amount(s);
+    }
+    let (mut now, mut then) = (Decimal::ZERO, Decimal::ZERO);
+    let mut rows: Vec<WhatIfRow> = both
+        .into_iter()
+        .map(|(id, (a, b))| {
+            now += a;
+            then += b;
+            WhatIfRow {
+                partner_id: id.to_string(),
+                partner: names.get(id).cloned().unwrap_or_else(|| id.to_string()),
+                current: incentives::cents(a).to_string(),
+                what_if: incentives::cents(b).to_string(),
+                difference: incentives::cents(b - a).to_string(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.partner.cmp(&b.partner));
+    Ok(WhatIf {
+        under: under.to_string(),
+        rows,
+        current_total: incentives::cents(now).to_string(),
+        what_if_total: incentives::cents(then).to_string(),
+        difference: incentives::cents(then - now).to_string(),
+        calculation: other,
+    })
+}
+
+/// [`what_if`] under a stored version (a draft, or an earlier one) of the
+/// program `run` used.
+pub async fn what_if_version(db: &Db, run: &Run, number: i64) -> Result<WhatIf> {
+    let slug = run.program.program.id.get_ref();
+    let v = crate::store::programs::version(db, slug, number)
+        .await?
+        .ok_or_else(|| {
+            SalesError::Invalid(format!(
+                "what_if_version: program {slug} has no version {number}"
+            ))
+        })?;
+    let draft = trellis_core::program::parse(&v.source).map_err(|e| {
+        SalesError::Invalid(format!(
+            "what_if_version: version {number} does not parse: {e}"
+        ))
+    })?;
+    what_if(
+        db,
+        run,
+        &format!("version {number} ({})", v.meta.status),
+        &draft,
+    )
+    .await
+}
+
 /// Loads the sales of a period (and the year before, for growth rebates)
 /// and calculates every partner's statement under `program`. Lines are
 /// folded, on every core, into groups by partner, SKU, currency, approved
@@ -953,19 +1062,21 @@ pub async fn calculate(
         .unwrap_or(1)
         .clamp(1, blobs.len().max(1));
     let per = blobs.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Folded>> = std::thread::scope(|s| {
-        let handles: Vec<_> = blobs
-            .chunks(per)
-            .map(|chunk| s.spawn(|| fold(chunk, &scope)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(SalesError::Invalid("folding sales lines failed".into()))
+    let parts: Vec<Result<Folded>> = blocking(|| {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = blobs
+                .chunks(per)
+                .map(|chunk| s.spawn(|| fold(chunk, &scope)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(SalesError::Invalid("folding sales lines failed".into()))
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     });
     let mut folded = Folded::default();
     for part in parts {
@@ -1017,6 +1128,16 @@ pub async fn calculate(
         groups: groups.len(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Runs CPU-bound work from async code without stalling other tasks on a
+/// multi-threaded runtime (the server): the worker hands its tasks over
+/// while `f` runs.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }
 
 /// What folding needs to know.

@@ -147,7 +147,7 @@ pub async fn calculate(
     json: bool,
 ) -> Result<()> {
     let run = sales::run(db, period, slug, dry_run).await.map_err(fail)?;
-    let (program_id, period, calc) = (&run.program_id, &run.period, &run.calculation);
+    let calc = &run.calculation;
     let names = sales::partner_names(db).await.map_err(fail)?;
     let what_if = match draft {
         Some(path) => {
@@ -156,7 +156,7 @@ pub async fn calculate(
             let p = trellis_core::program::parse(&src)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             Some(
-                sales::calculate(db, program_id, &p, period)
+                sales::what_if(db, &run, &path.display().to_string(), &p)
                     .await
                     .map_err(fail)?,
             )
@@ -189,35 +189,27 @@ pub async fn calculate(
             &names,
         );
         if let Some(w) = &what_if {
-            println!(
-                "\nwhat-if under {}: difference per partner",
-                draft.map(|p| p.display().to_string()).unwrap_or_default()
-            );
-            let before: BTreeMap<&str, Decimal> = calc
-                .statements
-                .iter()
-                .map(|s| (s.partner_id.as_str(), s.total))
-                .collect();
-            let after: BTreeMap<&str, Decimal> = w
-                .statements
-                .iter()
-                .map(|s| (s.partner_id.as_str(), s.total))
-                .collect();
-            let mut ids: Vec<&str> = before.keys().chain(after.keys()).copied().collect();
-            ids.sort_unstable();
-            ids.dedup();
-            for id in ids {
-                let (b, a) = (
-                    before.get(id).copied().unwrap_or_default(),
-                    after.get(id).copied().unwrap_or_default(),
-                );
-                let name = names.get(id).map(String::as_str).unwrap_or(id);
+            println!("\nwhat-if under {}: difference per partner", w.under);
+            for r in &w.rows {
+                let sign = if r.difference.starts_with('-') {
+                    ""
+                } else {
+                    "+"
+                };
                 println!(
-                    "  {name}: {b} → {a} ({}{})",
-                    if a >= b { "+" } else { "" },
-                    a - b
+                    "  {}: {} → {} ({sign}{})",
+                    r.partner, r.current, r.what_if, r.difference
                 );
             }
+            let sign = if w.difference.starts_with('-') {
+                ""
+            } else {
+                "+"
+            };
+            println!(
+                "  in total: {} → {} ({sign}{})",
+                w.current_total, w.what_if_total, w.difference
+            );
         }
     }
     if let Some(n) = run.saved {

@@ -643,6 +643,111 @@ async fn import_calculate_and_what_if(b: Backend) {
     assert!(r.body["statements"]
         .as_array()
         .is_some_and(|s| !s.is_empty()));
+    // What-if over the API: a stored draft with a richer top band.
+    let richer = CLOUD.replace(
+        "{ from = 100000, rate_pct = 2 }, { from = 250000, rate_pct = 4 }",
+        "{ from = 100000, rate_pct = 3 }, { from = 250000, rate_pct = 5 }",
+    );
+    let draft = programs::save_draft(&pool, &actor, &Checked::new(richer).unwrap())
+        .await
+        .unwrap();
+    let r = app
+        .post(
+            "/api/v1/incentives/calculations",
+            &admin_token,
+            serde_json::json!({"period": "2027-Q1", "dry_run": true, "what_if_version": draft.number}),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.text);
+    let w = &r.body["what_if"];
+    assert_eq!(w["under"], format!("version {} (draft)", draft.number));
+    let bright = w["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["partner"] == "brightpath partner")
+        .unwrap_or_else(|| panic!("{w}"));
+    assert_eq!(bright["difference"], "1085.00", "{w}");
+    assert!(w["difference"].as_str().is_some_and(|d| d != "0.00"));
+    let r = app
+        .post(
+            "/api/v1/incentives/calculations",
+            &admin_token,
+            serde_json::json!({"period": "2027-Q1", "dry_run": true, "what_if_version": 99}),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), vec!["what_if_version"]);
+
+    // The same from the Incentives page: a preview against the draft saves
+    // nothing; saving writes the drafts; partners cannot.
+    let page = vc
+        .get(format!("{}/incentives", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Calculate a period"), "{page}");
+    assert!(
+        page.contains(&format!(
+            "<option value=\"{}\">version {}",
+            draft.number, draft.number
+        )),
+        "{page}"
+    );
+    let drafts_before = count("SELECT COUNT(*) FROM statements").await;
+    let calc = |client: &reqwest::Client, action: &'static str, csrf: String| {
+        let (client, url, n) = (
+            client.clone(),
+            format!("{}/incentives/calculate", app.base),
+            draft.number.to_string(),
+        );
+        async move {
+            client
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("period", "2027-Q1"),
+                    ("what_if_version", n.as_str()),
+                    ("action", action),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = calc(&vc, "preview", vcsrf.clone()).await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let html = r.text().await.unwrap();
+    for part in [
+        format!("Under version {} (draft)", draft.number).as_str(),
+        "1085.00",
+        "Nothing is saved yet",
+        "brightpath partner",
+    ] {
+        assert!(html.contains(part), "{part}: {html}");
+    }
+    assert_eq!(
+        count("SELECT COUNT(*) FROM statements").await,
+        drafts_before,
+        "a preview saves nothing"
+    );
+    let r = calc(&vc, "save", vcsrf.clone()).await;
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/incentives?msg=calculated");
+    let bcsrf = csrf_of(
+        &bpc.get(format!("{}/partners/{}/earnings", app.base, bp.id))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let r = calc(&bpc, "save", bcsrf).await;
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
     let r = app
         .post(
             "/api/v1/incentives/calculations",

@@ -203,16 +203,29 @@ pub struct CalculateRequest {
     /// Show the statements without saving them as drafts.
     #[serde(default)]
     pub dry_run: bool,
+    /// Also calculate the period under this version of the program (a
+    /// draft, or an earlier one) and compare it per partner (`what_if`).
+    pub what_if_version: Option<i64>,
+}
+
+/// A calculation, and the what-if comparison if one was asked for.
+#[derive(Serialize, ToSchema)]
+pub struct CalculationResult {
+    #[serde(flatten)]
+    pub calculation: sales::Calculation,
+    pub what_if: Option<sales::WhatIf>,
 }
 
 /// Calculate a period's statements (vendor admins), as
 /// `trellis incentives calculate` does: every partner's lines with their
 /// explanations, adjustments for late data in approved periods; saved as
 /// drafts unless `dry_run` (partners approved for the period get none).
+/// With `what_if_version`, the same period under that version of the program,
+/// partner by partner.
 #[utoipa::path(post, path = "/api/v1/incentives/calculations", tag = "incentives",
     request_body = CalculateRequest,
     responses(
-        (status = 200, body = sales::Calculation),
+        (status = 200, body = CalculationResult),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -221,7 +234,7 @@ pub async fn calculate(
     State(state): State<AppState>,
     caller: ApiUser,
     crate::http::extract::ApiJson(body): crate::http::extract::ApiJson<CalculateRequest>,
-) -> ApiResult<Json<sales::Calculation>> {
+) -> ApiResult<Json<CalculationResult>> {
     if !caller.principal.can_manage_programs() {
         return Err(ApiError::Forbidden(
             "vendor admins calculate statements".into(),
@@ -235,5 +248,16 @@ pub async fn calculate(
     )
     .await
     .map_err(sales_error)?;
-    Ok(Json(run.calculation))
+    let what_if = match body.what_if_version {
+        Some(n) => Some(
+            sales::what_if_version(&state.db, &run, n)
+                .await
+                .map_err(sales_error)?,
+        ),
+        None => None,
+    };
+    Ok(Json(CalculationResult {
+        calculation: run.calculation,
+        what_if,
+    }))
 }

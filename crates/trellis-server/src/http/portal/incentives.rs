@@ -41,6 +41,26 @@ pub async fn totals(State(state): State<AppState>, who: PortalUser, uri: Uri) ->
         Ok(d) => d,
         Err(e) => return sales_error(&state, e),
     };
+    // What the calculation form offers: the program with incentive rules
+    // and its other versions, to compare against.
+    let (program, versions, program_problem) = match sales::program_of(&state.db, None).await {
+        Ok((_, number, p)) => {
+            let slug = p.program.id.get_ref().clone();
+            let others: Vec<crate::store::programs::VersionMeta> =
+                crate::store::programs::versions(&state.db, &slug)
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|v| v.number != number)
+                    .collect();
+            (Some(format!("{slug} v{number}")), others, None)
+        }
+        Err(e) => (None, Vec::new(), Some(e.to_string())),
+    };
+    let period = periods
+        .first()
+        .map(|t| t.period.clone())
+        .unwrap_or_else(current_quarter);
     render(
         &state,
         StatusCode::OK,
@@ -48,14 +68,97 @@ pub async fn totals(State(state): State<AppState>, who: PortalUser, uri: Uri) ->
         minijinja::context! {
             title => "Incentives", nav => "incentives", me => who.me(), csrf => &who.csrf,
             periods, disputes => open, can_approve => who.principal.can_manage_programs(),
-            flash => super::flash(&uri),
+            flash => super::flash(&uri), program, versions, program_problem, period,
         },
     )
+}
+
+fn current_quarter() -> String {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().date_naive();
+    format!("{}-Q{}", today.year(), today.month0() / 3 + 1)
 }
 
 #[derive(Deserialize)]
 pub struct PeriodForm {
     period: String,
+}
+
+#[derive(Deserialize)]
+pub struct CalculateForm {
+    period: String,
+    /// A version number to compare with, or empty.
+    #[serde(default)]
+    what_if_version: String,
+    /// `preview` (nothing saved) or `save` (draft statements).
+    action: String,
+}
+
+/// POST /incentives/calculate (vendor admins): a preview of a period's
+/// statements, optionally against another version of the program, or the
+/// drafts saved.
+pub async fn calculate(State(state): State<AppState>, f: CsrfForm<CalculateForm>) -> Response {
+    if !f.who.principal.can_manage_programs() {
+        return message_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "Vendor admins calculate statements.",
+        );
+    }
+    let save = f.form.action == "save";
+    let what_if_version = match f.form.what_if_version.trim() {
+        "" => None,
+        n => match n.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return sales_error(
+                    &state,
+                    SalesError::Invalid("what_if_version: not a version number".into()),
+                )
+            }
+        },
+    };
+    let run = match sales::run(&state.db, &f.form.period, None, !save).await {
+        Ok(r) => r,
+        Err(e) => return sales_error(&state, e),
+    };
+    if save {
+        return Redirect::to("/incentives?msg=calculated").into_response();
+    }
+    let what_if = match what_if_version {
+        Some(n) => match sales::what_if_version(&state.db, &run, n).await {
+            Ok(w) => Some(w),
+            Err(e) => return sales_error(&state, e),
+        },
+        None => None,
+    };
+    let names = match sales::partner_names(&state.db).await {
+        Ok(n) => n,
+        Err(e) => return sales_error(&state, e),
+    };
+    let c = &run.calculation;
+    let total: rust_decimal::Decimal = c.statements.iter().map(|s| s.total).sum();
+    let statements: Vec<minijinja::Value> = c
+        .statements
+        .iter()
+        .map(|s| {
+            minijinja::context! {
+                partner => names.get(&s.partner_id).cloned().unwrap_or_else(|| s.partner_id.clone()),
+                total => s.total.to_string(), funds => s.funds.to_string(), lines => &s.lines,
+            }
+        })
+        .collect();
+    render(
+        &state,
+        StatusCode::OK,
+        "incentives_preview.html",
+        minijinja::context! {
+            title => format!("Preview {}", c.period), nav => "incentives", me => f.who.me(), csrf => &f.who.csrf,
+            calc => c, statements, total => total.to_string(), what_if,
+            what_if_version => f.form.what_if_version.trim(),
+        },
+    )
 }
 
 /// POST /incentives/approve: approves every draft statement of a period.

@@ -108,6 +108,10 @@ impl Templates {
                 include_str!("../../../templates/incentives.html"),
             ),
             (
+                "incentives_preview.html",
+                include_str!("../../../templates/incentives_preview.html"),
+            ),
+            (
                 "sales_import.html",
                 include_str!("../../../templates/sales_import.html"),
             ),
@@ -424,6 +428,7 @@ pub fn flash(uri: &axum::http::Uri) -> Option<&'static str> {
         "task" => "Checklist updated.",
         "approved" => "Statements approved. They will not change again.",
         "answered" => "Dispute answered.",
+        "calculated" => "Statements calculated and saved as drafts.",
         "disputed" => "Your question was sent to the vendor.",
         _ => return None,
     })
@@ -517,6 +522,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/incentives", get(incentives::totals))
         .route("/incentives/approve", post(incentives::approve))
+        .route("/incentives/calculate", post(incentives::calculate))
         .route(
             "/incentives/disputes/{id}/resolve",
             post(incentives::resolve),
