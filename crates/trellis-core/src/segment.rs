@@ -62,9 +62,13 @@ pub struct Segment {
 #[error("sales segment: {0}")]
 pub struct SegmentError(&'static str);
 
+/// The maps of a writer hash text from files with a fast, per-process
+/// seeded hash.
+type Fast = foldhash::quality::RandomState;
+
 #[derive(Default)]
 struct Dict {
-    index: HashMap<String, u32>,
+    index: HashMap<String, u32, Fast>,
     values: Vec<String>,
 }
 
@@ -134,7 +138,7 @@ pub struct Writer {
     body: Vec<u8>,
     ids: Vec<u8>,
     /// Customer key (lengths, then name, domain, country) → index.
-    customer_index: HashMap<String, u32>,
+    customer_index: HashMap<String, u32, Fast>,
     customer_list: Vec<u8>,
     customer_lines: Vec<u8>,
     scratch: String,

@@ -107,6 +107,9 @@ async fn catalogue(db: &Db) -> Result<(HashSet<String>, HashSet<String>)> {
     Ok((skus, currencies))
 }
 
+/// Maps keyed by text from files: a fast hash with a per-process seed.
+type Fast = foldhash::quality::RandomState;
+
 /// Transaction ids, exactly, with a 64-bit hash in front so that millions
 /// of them cost a few bytes each. Ids whose hash another id already took go
 /// to a plain map, so a collision costs time, never a wrong answer.
@@ -116,14 +119,14 @@ struct IdSet {
     ends: Vec<usize>,
     /// A number kept with each id (its line in the file).
     tags: Vec<u64>,
-    by_hash: HashMap<u64, u32>,
-    collided: HashMap<Box<[u8]>, u32>,
+    by_hash: HashMap<u64, u32, Fast>,
+    collided: HashMap<Box<[u8]>, u32, Fast>,
 }
 
 impl IdSet {
     fn hash(id: &[u8]) -> u64 {
-        // FNV-1a, then a finaliser; the maps above hash it again with
-        // SipHash, so crafted ids cannot degrade them.
+        // FNV-1a, then a finaliser; the maps above hash it again with a
+        // per-process seed, so ids cannot be crafted to collide there.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in id {
             h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
@@ -221,7 +224,8 @@ pub async fn import(
 ) -> Result<ImportSummary> {
     let started = Instant::now();
     let (skus, program_currencies) = catalogue(db).await?;
-    let mut partner_ids: HashMap<String, String> = HashMap::new();
+    let skus: HashSet<String, Fast> = skus.into_iter().collect();
+    let mut partner_ids: HashMap<String, String, Fast> = HashMap::default();
     for r in sqlx::query("SELECT id, slug FROM partners")
         .fetch_all(db.pool())
         .await?
@@ -231,7 +235,7 @@ pub async fn import(
         partner_ids.insert(slug, id.clone());
         partner_ids.insert(id.clone(), id);
     }
-    let mut currencies: HashSet<String> = program_currencies;
+    let mut currencies: HashSet<String, Fast> = program_currencies.into_iter().collect();
     for r in sqlx::query("SELECT DISTINCT from_currency, to_currency FROM fx_rates")
         .fetch_all(db.pool())
         .await?
@@ -1152,40 +1156,6 @@ struct Scope<'a> {
     program: &'a Program,
 }
 
-/// A fast hasher for the small integer keys of one segment's groups,
-/// seeded per process so that crafted files cannot aim at collisions.
-#[derive(Clone, Copy)]
-struct Mix(u64);
-
-impl std::hash::Hasher for Mix {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0 ^ (self.0 >> 29)
-    }
-}
-
-impl std::hash::BuildHasher for Mix {
-    type Hasher = Mix;
-
-    fn build_hasher(&self) -> Mix {
-        *self
-    }
-}
-
-fn mix() -> Mix {
-    use std::hash::BuildHasher;
-    Mix(std::collections::hash_map::RandomState::new().hash_one(0u64) | 1)
-}
-
 #[derive(Hash, PartialEq, Eq)]
 struct GroupKey<'a> {
     partner: &'a str,
@@ -1216,7 +1186,7 @@ impl Acc {
 
 #[derive(Default)]
 struct Folded<'a> {
-    groups: HashMap<GroupKey<'a>, Acc>,
+    groups: HashMap<GroupKey<'a>, Acc, Fast>,
     lines: u64,
 }
 
@@ -1235,7 +1205,7 @@ impl<'a> Folded<'a> {
 fn fold<'a>(blobs: &'a [Vec<u8>], scope: &Scope) -> Result<Folded<'a>> {
     let mut out = Folded::default();
     // (partner, sku), (currency, bucket), (deal, seller): dictionary indexes.
-    let mut local: HashMap<(u64, u64, u64), Acc, Mix> = HashMap::with_hasher(mix());
+    let mut local: HashMap<(u64, u64, u64), Acc, foldhash::fast::RandomState> = HashMap::default();
     for blob in blobs {
         let mut f = segment::Facts::read(blob).map_err(stored)?;
         let deals: Vec<Option<&str>> = f
@@ -1293,6 +1263,18 @@ fn fold<'a>(blobs: &'a [Vec<u8>], scope: &Scope) -> Result<Folded<'a>> {
         }
     }
     Ok(out)
+}
+
+/// Bytes the sales lines take in the database: all segment columns, and
+/// the `facts` column a calculation reads.
+pub async fn stored_bytes(db: &Db) -> Result<(u64, u64)> {
+    let (all, facts): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(LENGTH(facts) + LENGTH(ids) + LENGTH(customers)), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(LENGTH(facts)), 0) AS BIGINT) FROM sales_segments",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    Ok((all as u64, facts as u64))
 }
 
 /// Every partner's name by id.
