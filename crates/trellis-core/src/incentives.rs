@@ -89,6 +89,34 @@ impl<'a> From<&'a Sale> for Group<'a> {
     }
 }
 
+/// Whether `s` is a real date written YYYY-MM-DD (digits only).
+pub fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !b
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
+    let (y, m, d) = (num(0..4), num(5..7), num(8..10));
+    if !(1..=12).contains(&m) || d == 0 {
+        return false;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let len = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    d <= len
+}
+
 /// The day after `date` (YYYY-MM-DD; returned unchanged if it is not one).
 pub fn next_day(date: &str) -> String {
     let num = |r: std::ops::Range<usize>| date.get(r).and_then(|x| x.parse::<u32>().ok());
@@ -863,6 +891,33 @@ rate_pct = 2
         // Accrual on all revenue: 81,000 + 2,000 + 2,500 = 85,500 at 2 %.
         assert_eq!(line(&s, "mdf").amount, d("1710.00"));
         assert_eq!(s.funds, d("1710.00"));
+    }
+
+    #[test]
+    fn dates_are_checked_for_real() {
+        assert!(is_date("2027-02-28"));
+        assert!(is_date("2028-02-29"));
+        assert!(is_date("2000-02-29"));
+        assert!(!is_date("1900-02-29"));
+        assert!(!is_date("2027-02-29"));
+        assert!(!is_date("2027-13-01"));
+        assert!(!is_date("2027-04-31"));
+        assert!(!is_date("2027-1-01"));
+        assert!(!is_date("2027-+1-05"));
+        assert!(!is_date("31.01.2027"));
+    }
+
+    #[test]
+    fn spif_windows_must_be_real_dates() {
+        let bad = RULES.replace("from = \"2027-02-01\"", "from = \"2027-2-1\"");
+        let Err(err) = parse(&bad) else {
+            panic!("a SPIF window of 2027-2-1 was accepted")
+        };
+        let err = err.to_string();
+        assert!(
+            err.contains("'2027-2-1' is not a date like 2027-01-31"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -361,10 +361,14 @@ impl<'a> Facts<'a> {
         }
         self.read += 1;
         let c = &mut self.body;
-        let date = i128::from(self.date) + c.int()?;
-        self.date = u32::try_from(date).map_err(|_| SegmentError("bad date"))?;
-        let line = i128::from(self.line) + c.int()?;
-        self.line = u64::try_from(line).map_err(|_| SegmentError("bad line"))?;
+        let date = i128::from(self.date)
+            .checked_add(c.int()?)
+            .and_then(|d| u32::try_from(d).ok());
+        self.date = date.ok_or(SegmentError("bad date"))?;
+        let line = i128::from(self.line)
+            .checked_add(c.int()?)
+            .and_then(|l| u64::try_from(l).ok());
+        self.line = line.ok_or(SegmentError("bad line"))?;
         let check = |i: u32, d: &Vec<&str>| {
             if (i as usize) < d.len() {
                 Ok(i)

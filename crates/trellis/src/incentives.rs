@@ -146,21 +146,26 @@ pub async fn calculate(
     draft: Option<&Path>,
     json: bool,
 ) -> Result<()> {
-    let run = sales::run(db, period, slug, dry_run).await.map_err(fail)?;
-    let calc = &run.calculation;
-    let names = sales::partner_names(db).await.map_err(fail)?;
-    let what_if = match draft {
+    // The draft is read and parsed before anything is saved.
+    let draft = match draft {
         Some(path) => {
             let src = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let p = trellis_core::program::parse(&src)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            Some(
-                sales::what_if(db, &run, &path.display().to_string(), &p)
-                    .await
-                    .map_err(fail)?,
-            )
+            Some((path.display().to_string(), p))
         }
+        None => None,
+    };
+    let run = sales::run(db, period, slug, dry_run).await.map_err(fail)?;
+    let calc = &run.calculation;
+    let names = sales::partner_names(db).await.map_err(fail)?;
+    let what_if = match &draft {
+        Some((under, p)) => Some(
+            sales::what_if(db, &run, under, p, None)
+                .await
+                .map_err(fail)?,
+        ),
         None => None,
     };
     if json {

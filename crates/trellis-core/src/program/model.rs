@@ -207,6 +207,18 @@ pub enum SpifCredit {
     Seller,
 }
 
+/// A real date written YYYY-MM-DD.
+fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if crate::incentives::is_date(&s) {
+        Ok(s)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "'{s}' is not a date like 2027-01-31"
+        )))
+    }
+}
+
 /// A fixed amount per unit or per deal for SKUs sold in a window (both ends inclusive).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -217,8 +229,12 @@ pub struct Spif {
     pub per_unit: Option<Decimal>,
     pub per_deal: Option<Decimal>,
     /// First day (YYYY-MM-DD), inclusive.
+    #[serde(deserialize_with = "date")]
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
     pub from: String,
     /// Last day (YYYY-MM-DD), inclusive.
+    #[serde(deserialize_with = "date")]
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
     pub to: String,
     #[serde(default)]
     pub credit: SpifCredit,

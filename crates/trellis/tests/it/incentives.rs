@@ -15,7 +15,9 @@ use trellis_server::store::{partners, Actor};
 crate::on_both_backends!(
     import_calculate_and_what_if,
     an_import_that_dies_leaves_nothing,
-    lines_kept_one_row_each_move_into_segments
+    lines_kept_one_row_each_move_into_segments,
+    imports_at_once_never_double_count,
+    fx_rates_apply_by_day
 );
 
 const CLOUD: &str = include_str!("../../../../examples/programs/cloud-reseller.toml");
@@ -75,7 +77,8 @@ async fn import_calculate_and_what_if(b: Backend) {
         &format!(
             "{HEADER}T1,2027-01-15,brightpath,Acme,acme.de,DE,AUR-CL-500,2,60000,USD,,\n\
              T2,2027-02-30,nobody,Acme,,XX,NOPE,ten,-5,GBP,,\n\
-             T1,2027-01-16,brightpath,Acme,,DE,AUR-CL-100,1,100,USD,,\n"
+             T1,2027-01-16,brightpath,Acme,,DE,AUR-CL-100,1,100,USD,,\n\
+             T3,2027-+1-16,brightpath,Acme,,DE,AUR-CL-100,20000000,0.0000001,USD,,\n"
         ),
     );
     let err = run_err(
@@ -92,6 +95,9 @@ async fn import_calculate_and_what_if(b: Backend) {
         "quantity 'ten'",
         "unit_price '-5'",
         "currency 'GBP' has no FX rate",
+        "bad.csv:5: date '2027-+1-16' is not a date",
+        "quantity '20000000' is not a non-zero number (negative for a return) of at most 10,000,000 with at most 4 decimals",
+        "unit_price '0.0000001' is not a number from 0 to 10,000,000,000 with at most 6 decimals",
     ] {
         assert!(err.contains(part), "{part}: {err}");
     }
@@ -962,5 +968,105 @@ async fn lines_kept_one_row_each_move_into_segments(b: Backend) {
     assert_eq!(
         count("SELECT CAST(COALESCE(SUM(lines), 0) AS BIGINT) FROM sales_segments").await,
         2
+    );
+}
+
+/// Two imports of the same file at once never count a line twice: one
+/// imports it, the other skips every line or asks to be run again.
+async fn imports_at_once_never_double_count(b: Backend) {
+    let db = TestDb::new(b).await;
+    let pool = db.open().await;
+    cloud_and_reseller(&pool, "twice").await;
+    let mut text = String::from(HEADER);
+    for i in 0..2_000 {
+        text.push_str(&format!(
+            "W{i},2027-02-01,twice,Acme,,DE,AUR-CL-100,1,100,USD,,\n"
+        ));
+    }
+    let import = |pool: trellis_server::db::Db, text: String| async move {
+        trellis_server::sales::import(
+            &pool,
+            &Actor::system("test"),
+            "same.csv",
+            text.as_bytes(),
+            trellis_server::sales::UnknownSku::Reject,
+            &mut |_, _| {},
+        )
+        .await
+    };
+    let (a, b2) = tokio::join!(
+        import(pool.clone(), text.clone()),
+        import(pool.clone(), text.clone())
+    );
+    let mut imported = 0;
+    for r in [a, b2] {
+        match r {
+            Ok(s) => imported += s.imported,
+            Err(e) => assert!(e.to_string().contains("import it again"), "{e}"),
+        }
+    }
+    assert_eq!(imported, 2_000);
+    let stored: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(lines), 0) AS BIGINT) FROM sales_segments")
+            .fetch_one(pool.pool())
+            .await
+            .unwrap();
+    assert_eq!(stored, 2_000);
+}
+
+/// Each line is converted with the rate of its day, also when a rate
+/// changes within the period; lines outside the period and the year before
+/// need no rate; a line in the period without one is an error naming it.
+async fn fx_rates_apply_by_day(b: Backend) {
+    let db = TestDb::new(b).await;
+    let pool = db.open().await;
+    cloud_and_reseller(&pool, "euro").await;
+    use trellis_server::sales;
+    sales::import_fx(
+        &pool,
+        "fx.csv",
+        "from_currency,to_currency,valid_from,rate\nEUR,USD,2027-02-01,1.10\nEUR,USD,2027-03-01,1.20\n",
+    )
+    .await
+    .unwrap();
+    let import = |body: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sales::import(
+                &pool,
+                &Actor::system("test"),
+                "euro.csv",
+                format!("{HEADER}{body}").as_bytes(),
+                sales::UnknownSku::Reject,
+                &mut |_, _| {},
+            )
+            .await
+            .unwrap()
+        }
+    };
+    import(
+        "E1,2026-06-15,euro,Acme,,DE,AUR-CL-100,1,1000,EUR,,\n\
+         E2,2027-02-10,euro,Acme,,DE,AUR-CL-100,1,1000,EUR,,\n\
+         E3,2027-03-05,euro,Acme,,DE,AUR-CL-100,2,1000,EUR,,\n",
+    )
+    .await;
+    let run = sales::run(&pool, "2027-Q1", None, true).await.unwrap();
+    let accrual = run.calculation.statements[0]
+        .lines
+        .iter()
+        .find(|l| l.rule == "mdf-accrual")
+        .unwrap();
+    // 1,000 × 1.10 + 2,000 × 1.20; the June 2026 line (no rate then) is in neither period.
+    assert_eq!(accrual.basis.to_string(), "3500.00");
+    assert_eq!(run.calculation.lines_read, 2);
+    import("E4,2027-01-15,euro,Acme,,DE,AUR-CL-100,1,1000,EUR,,\n").await;
+    let err = sales::run(&pool, "2027-Q1", None, true)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("no FX rate to USD for: EUR (sales from 2027-01-01)"),
+        "{err}"
     );
 }

@@ -240,6 +240,15 @@ pub async fn calculate(
             "vendor admins calculate statements".into(),
         ));
     }
+    // The version to compare with is checked before drafts are saved.
+    let other = match body.what_if_version {
+        Some(n) => Some(
+            sales::version_to_compare(&state.db, body.program.as_deref(), n)
+                .await
+                .map_err(sales_error)?,
+        ),
+        None => None,
+    };
     let run = sales::run(
         &state.db,
         &body.period,
@@ -248,9 +257,9 @@ pub async fn calculate(
     )
     .await
     .map_err(sales_error)?;
-    let what_if = match body.what_if_version {
-        Some(n) => Some(
-            sales::what_if_version(&state.db, &run, n)
+    let what_if = match other {
+        Some((under, draft, n)) => Some(
+            sales::what_if(&state.db, &run, &under, &draft, Some(n))
                 .await
                 .map_err(sales_error)?,
         ),

@@ -119,6 +119,13 @@ pub async fn calculate(State(state): State<AppState>, f: CsrfForm<CalculateForm>
             }
         },
     };
+    let other = match what_if_version {
+        Some(n) if !save => match sales::version_to_compare(&state.db, None, n).await {
+            Ok(o) => Some(o),
+            Err(e) => return sales_error(&state, e),
+        },
+        _ => None,
+    };
     let run = match sales::run(&state.db, &f.form.period, None, !save).await {
         Ok(r) => r,
         Err(e) => return sales_error(&state, e),
@@ -126,11 +133,13 @@ pub async fn calculate(State(state): State<AppState>, f: CsrfForm<CalculateForm>
     if save {
         return Redirect::to("/incentives?msg=calculated").into_response();
     }
-    let what_if = match what_if_version {
-        Some(n) => match sales::what_if_version(&state.db, &run, n).await {
-            Ok(w) => Some(w),
-            Err(e) => return sales_error(&state, e),
-        },
+    let what_if = match other {
+        Some((under, draft, n)) => {
+            match sales::what_if(&state.db, &run, &under, &draft, Some(n)).await {
+                Ok(w) => Some(w),
+                Err(e) => return sales_error(&state, e),
+            }
+        }
         None => None,
     };
     let names = match sales::partner_names(&state.db).await {
