@@ -89,6 +89,17 @@ impl<'a> From<&'a Sale> for Group<'a> {
     }
 }
 
+/// Days in month `m` of year `y`.
+fn month_len(y: u32, m: u32) -> u32 {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 /// Whether `s` is a real date written YYYY-MM-DD (digits only).
 pub fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
@@ -107,13 +118,7 @@ pub fn is_date(s: &str) -> bool {
     if !(1..=12).contains(&m) || d == 0 {
         return false;
     }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let len = match m {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
+    let len = month_len(y, m);
     d <= len
 }
 
@@ -123,13 +128,7 @@ pub fn next_day(date: &str) -> String {
     let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
         return date.to_string();
     };
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let len = match m {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
+    let len = month_len(y, m);
     let (y, m, d) = if d < len {
         (y, m, d + 1)
     } else if m < 12 {
