@@ -1538,11 +1538,13 @@ pub struct PeriodTotals {
     pub by_element: Vec<(String, String)>,
     pub total: String,
     pub drafts: usize,
+    pub approved: usize,
 }
 
 /// One partner's statement in a period's totals.
 #[derive(Debug, Clone, Serialize)]
 pub struct PartnerTotal {
+    pub partner_id: String,
     pub name: String,
     /// `draft` or `approved`.
     pub status: String,
@@ -1552,7 +1554,7 @@ pub struct PartnerTotal {
 /// The periods with statements, newest first, with their totals.
 pub async fn totals(db: &Db) -> Result<Vec<PeriodTotals>> {
     let rows = sqlx::query(
-        "SELECT s.period, s.status, s.total, s.lines, p.name FROM statements s JOIN partners p ON p.id = s.partner_id \
+        "SELECT s.period, s.status, s.total, s.lines, s.partner_id, p.name FROM statements s JOIN partners p ON p.id = s.partner_id \
          ORDER BY s.period DESC, p.sort_name",
     )
     .fetch_all(db.pool())
@@ -1576,11 +1578,14 @@ pub async fn totals(db: &Db) -> Result<Vec<PeriodTotals>> {
                 by_element: Vec::new(),
                 total: String::new(),
                 drafts: 0,
+                approved: 0,
             });
         }
         let t = out.last_mut().ok_or(StoreError::NotFound("period"))?;
         t.drafts += usize::from(status == "draft");
+        t.approved += usize::from(status == "approved");
         t.by_partner.push(PartnerTotal {
+            partner_id: r.try_get("partner_id")?,
             name,
             status,
             total: total.clone(),
@@ -1730,19 +1735,49 @@ pub async fn approve(
     Ok(n)
 }
 
-/// Approves every draft statement of a period, whatever its program.
-pub async fn approve_period(db: &Db, actor: &Actor, period: &str) -> Result<u64> {
+/// Approves every draft statement of a period (or only one partner's),
+/// whatever its program.
+pub async fn approve_period(
+    db: &Db,
+    actor: &Actor,
+    period: &str,
+    partner_id: Option<&str>,
+) -> Result<u64> {
     let programs: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT program_id FROM statements WHERE period = $1 AND status = 'draft'",
+        "SELECT DISTINCT program_id FROM statements WHERE period = $1 AND status = 'draft' \
+         AND ($2 IS NULL OR partner_id = $2)",
     )
     .bind(period)
+    .bind(partner_id)
     .fetch_all(db.pool())
     .await?;
     let mut n = 0;
     for program in programs {
-        n += approve(db, actor, &program, period, None).await?;
+        n += approve(db, actor, &program, period, partner_id).await?;
     }
     Ok(n)
+}
+
+/// The payout file of a period's approved statements, of every program
+/// (one header).
+pub async fn payout_csv_period(db: &Db, period: &str) -> Result<String> {
+    let programs: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT program_id FROM statements WHERE period = $1 AND status = 'approved' ORDER BY program_id",
+    )
+    .bind(period)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = String::new();
+    for (i, program) in programs.iter().enumerate() {
+        let csv = payout_csv(db, program, period).await?;
+        let body = if i == 0 {
+            csv.as_str()
+        } else {
+            csv.split_once('\n').map_or("", |(_, rest)| rest)
+        };
+        out.push_str(body);
+    }
+    Ok(out)
 }
 
 /// The payout file of a period's approved statements: one row per partner

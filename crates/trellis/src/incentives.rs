@@ -36,8 +36,11 @@ pub async fn import_sales(db: &Db, path: &Path, unknown: &str) -> Result<()> {
         } else {
             100.0
         };
+        let filled = ((pct / 5.0).round() as usize).min(20);
         let msg = format!(
-            "reading {source}: {lines} lines, {:.0} MB of {:.0} MB ({pct:.0} %), {:.0} lines/s",
+            "[{}{}] reading {source}: {lines} lines, {:.0} MB of {:.0} MB ({pct:.0} %), {:.0} lines/s",
+            "#".repeat(filled),
+            "-".repeat(20 - filled),
             bytes as f64 / 1e6,
             size as f64 / 1e6,
             lines as f64 / secs

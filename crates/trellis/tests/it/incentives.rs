@@ -772,6 +772,90 @@ async fn import_calculate_and_what_if(b: Backend) {
         .await;
     assert_eq!(r.status, reqwest::StatusCode::FORBIDDEN);
 
+    // One partner's statement approved from the page; the payout file
+    // downloaded there (vendor admins only).
+    let r = vc
+        .post(format!("{}/incentives/calculate", app.base))
+        .form(&[
+            ("csrf", vcsrf.as_str()),
+            ("period", "2027-05"),
+            ("action", "save"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    let status_of = |partner: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT status FROM statements WHERE period = '2027-05' AND partner_id = $1",
+            )
+            .bind(partner)
+            .fetch_all(pool.pool())
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(status_of(bp.id.clone()).await, vec!["draft"]);
+    let others =
+        count("SELECT COUNT(*) FROM statements WHERE period = '2027-05' AND status = 'draft'")
+            .await
+            - 1;
+    let page = vc
+        .get(format!("{}/incentives", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("name=\"partner_id\" value=\"{}\"", bp.id)),
+        "{page}"
+    );
+    let r = vc
+        .post(format!("{}/incentives/approve", app.base))
+        .form(&[
+            ("csrf", vcsrf.as_str()),
+            ("period", "2027-05"),
+            ("partner_id", bp.id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(status_of(bp.id.clone()).await, vec!["approved"]);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM statements WHERE period = '2027-05' AND status = 'draft'")
+            .await,
+        others,
+        "the other partners' drafts stay drafts"
+    );
+    let r = vc
+        .get(format!("{}/incentives/payout?period=2027-05", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = r.text().await.unwrap();
+    assert!(
+        csv.starts_with(
+            "period,partner_slug,partner_name,rule,kind,seller,amount,paid_as,approved_at\n"
+        ) && csv.contains("2027-05,brightpath,brightpath partner,"),
+        "{csv}"
+    );
+    let r = bpc
+        .get(format!("{}/incentives/payout?period=2027-05", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND);
+
     // Rolling a batch back removes its lines; again is an error.
     let batch: String = sqlx::query_scalar("SELECT id FROM sales_batches WHERE imported = 6")
         .fetch_one(pool.pool())

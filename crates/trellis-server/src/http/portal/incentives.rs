@@ -82,6 +82,9 @@ fn current_quarter() -> String {
 #[derive(Deserialize)]
 pub struct PeriodForm {
     period: String,
+    /// Only this partner's statement (else the whole period).
+    #[serde(default)]
+    partner_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -180,10 +183,48 @@ pub async fn approve(State(state): State<AppState>, f: CsrfForm<PeriodForm>) -> 
             "Vendor admins approve statements.",
         );
     }
-    if let Err(e) = sales::approve_period(&state.db, &f.who.actor, &f.form.period).await {
+    let partner = f.form.partner_id.as_deref().filter(|p| !p.is_empty());
+    if let Err(e) = sales::approve_period(&state.db, &f.who.actor, &f.form.period, partner).await {
         return sales_error(&state, e);
     }
     Redirect::to("/incentives?msg=approved").into_response()
+}
+
+#[derive(Deserialize)]
+pub struct PayoutQuery {
+    period: String,
+}
+
+/// GET /incentives/payout?period=2027-Q1 (vendor admins): the payout file of
+/// the period's approved statements, as `trellis incentives payout` writes it.
+pub async fn payout(
+    State(state): State<AppState>,
+    who: PortalUser,
+    axum::extract::Query(q): axum::extract::Query<PayoutQuery>,
+) -> Response {
+    if !who.principal.can_manage_programs() {
+        return not_found_page(&state);
+    }
+    if let Err(e) = trellis_core::incentives::Period::parse(&q.period) {
+        return sales_error(&state, SalesError::Invalid(format!("period: {e}")));
+    }
+    match sales::payout_csv_period(&state.db, &q.period).await {
+        Ok(csv) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8".to_string(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"payout-{}.csv\"", q.period),
+                ),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(e) => sales_error(&state, e),
+    }
 }
 
 #[derive(Deserialize)]

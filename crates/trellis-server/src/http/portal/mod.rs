@@ -523,6 +523,7 @@ pub fn router() -> Router<AppState> {
         .route("/incentives", get(incentives::totals))
         .route("/incentives/approve", post(incentives::approve))
         .route("/incentives/calculate", post(incentives::calculate))
+        .route("/incentives/payout", get(incentives::payout))
         .route(
             "/incentives/disputes/{id}/resolve",
             post(incentives::resolve),
