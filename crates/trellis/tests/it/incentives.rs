@@ -5,7 +5,7 @@
 
 use crate::cli::{run_err, run_ok, trellis};
 use crate::helpers::{Backend, TestApp, TestDb, PASSWORD};
-use crate::portal::{browser, csrf_of, sign_in};
+use crate::portal::{browser, csrf_of, get_text, sign_in};
 use serde_json::Value;
 use trellis_core::org::PartnerStatus;
 use trellis_core::org::Role;
@@ -453,14 +453,7 @@ async fn import_calculate_and_what_if(b: Backend) {
     .fetch_one(pool.pool())
     .await
     .unwrap();
-    let mine = bpc
-        .get(format!("{}/partners/{}/earnings", app.base, bp.id))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let mine = get_text(&bpc, format!("{}/partners/{}/earnings", app.base, bp.id)).await;
     let csrf = csrf_of(&mine);
     let r = bpc
         .post(format!(
@@ -477,14 +470,7 @@ async fn import_calculate_and_what_if(b: Backend) {
         .unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
     let back = r.headers()["location"].to_str().unwrap().to_string();
-    let page = bpc
-        .get(format!("{}{back}", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&bpc, format!("{}{back}", app.base)).await;
     assert!(
         page.contains("Your question was sent to the vendor."),
         "{page}"
@@ -492,14 +478,7 @@ async fn import_calculate_and_what_if(b: Backend) {
     let (_, admin_token) = app.user("admin@vendor.test", Role::VendorAdmin, None).await;
     let vc = browser();
     sign_in(&vc, &app.base, "admin@vendor.test", PASSWORD).await;
-    let totals = vc
-        .get(format!("{}/incentives", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let totals = get_text(&vc, format!("{}/incentives", app.base)).await;
     for part in [
         "2027-Q1",
         "By program element",
@@ -527,14 +506,7 @@ async fn import_calculate_and_what_if(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
-    let html = bpc
-        .get(format!("{}/partners/{}/earnings", app.base, bp.id))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&bpc, format!("{}/partners/{}/earnings", app.base, bp.id)).await;
     assert!(html.contains("Answer: It was dated April"), "{html}");
 
     // The upload page runs the same import; resellers do not get it.
@@ -687,14 +659,7 @@ async fn import_calculate_and_what_if(b: Backend) {
 
     // The same from the Incentives page: a preview against the draft saves
     // nothing; saving writes the drafts; partners cannot.
-    let page = vc
-        .get(format!("{}/incentives", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&vc, format!("{}/incentives", app.base)).await;
     assert!(page.contains("Calculate a period"), "{page}");
     assert!(
         page.contains(&format!(
@@ -802,14 +767,7 @@ async fn import_calculate_and_what_if(b: Backend) {
         count("SELECT COUNT(*) FROM statements WHERE period = '2027-05' AND status = 'draft'")
             .await
             - 1;
-    let page = vc
-        .get(format!("{}/incentives", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&vc, format!("{}/incentives", app.base)).await;
     assert!(
         page.contains(&format!("name=\"partner_id\" value=\"{}\"", bp.id)),
         "{page}"

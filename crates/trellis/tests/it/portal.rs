@@ -24,6 +24,11 @@ pub(crate) fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// The body of a GET (whatever its status).
+pub(crate) async fn get_text(c: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    c.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 /// The value of the `csrf` hidden field of the first form on a page.
 pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
@@ -41,14 +46,7 @@ pub(crate) async fn sign_in(
     email: &str,
     password: &str,
 ) -> reqwest::Response {
-    let page = c
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(c, format!("{base}/login")).await;
     let csrf = csrf_of(&page);
     c.post(format!("{base}/login"))
         .form(&[
@@ -169,27 +167,13 @@ async fn sign_in_needs_csrf_and_sessions_are_shared_and_expire(b: Backend) {
         .to_str()
         .unwrap()
         .ends_with("expired=1"));
-    let login = c
-        .get(format!("{}/login?expired=1", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login = get_text(&c, format!("{}/login?expired=1", app.base)).await;
     assert!(login.contains("Your session has expired"));
     assert_eq!(app.count("sessions").await, 0, "expired session removed");
 
     // Sign out removes the session.
     sign_in(&c, &app.base, "admin@vendor.test", PASSWORD).await;
-    let page = c
-        .get(format!("{}/partners", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&c, format!("{}/partners", app.base)).await;
     let r = c
         .post(format!("{}/logout", app.base))
         .form(&[("csrf", csrf_of(&page))])
@@ -272,14 +256,7 @@ async fn forms_need_the_session_csrf_token_and_partners_stay_isolated(b: Backend
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
     // A form with errors is shown again with the fields named, nothing written.
-    let form = c
-        .get(format!("{}/partners/new", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = get_text(&c, format!("{}/partners/new", app.base)).await;
     let csrf = csrf_of(&form);
     let r = c
         .post(format!("{}/partners", app.base))
@@ -324,14 +301,7 @@ async fn forms_need_the_session_csrf_token_and_partners_stay_isolated(b: Backend
         .unwrap();
     assert_eq!(a_page.status(), StatusCode::NOT_FOUND);
     assert!(!a_page.text().await.unwrap().contains("Alpha Org"));
-    let list = pb
-        .get(format!("{}/partners", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = get_text(&pb, format!("{}/partners", app.base)).await;
     assert!(list.contains("Bravo Org") && !list.contains("Alpha Org"));
     let own_page = pb
         .get(format!(
@@ -443,14 +413,7 @@ async fn invitation_links_are_single_use_and_checked(b: Backend) {
         r.headers()["location"].to_str().unwrap(),
         format!("/partners/{id}?msg=welcome")
     );
-    let home = c
-        .get(format!("{}/partners/{id}?msg=welcome", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = get_text(&c, format!("{}/partners/{id}?msg=welcome", app.base)).await;
     assert!(home.contains("Welcome to Trellis"));
 
     // Reuse, tampering and expiry.
@@ -479,14 +442,7 @@ async fn invitation_links_are_single_use_and_checked(b: Backend) {
     assert_eq!(r.status(), StatusCode::GONE);
     assert!(r.text().await.unwrap().contains("expired"));
     // Posting to the expired link does not activate the user either.
-    let html = again
-        .get(format!("{}/login", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&again, format!("{}/login", app.base)).await;
     let csrf = csrf_of(&html);
     let r = again
         .post(&url2)

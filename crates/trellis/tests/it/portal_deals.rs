@@ -2,7 +2,7 @@
 //! line), the queue and bulk decisions, and partners kept to their own deals.
 
 use crate::helpers::{Backend, TestApp, PASSWORD};
-use crate::portal::{browser, csrf_of, sign_in};
+use crate::portal::{browser, csrf_of, get_text, sign_in};
 use reqwest::StatusCode;
 use serde_json::json;
 use trellis_core::org::Role;
@@ -33,14 +33,7 @@ async fn upload_page_and_bulk_decisions(b: Backend) {
 
     let c = browser();
     sign_in(&c, base, "boss@acme.test", PASSWORD).await;
-    let page = c
-        .get(format!("{base}/deals/import"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&c, format!("{base}/deals/import")).await;
     let csrf = csrf_of(&page);
     let header = "customer_name,customer_domain,country,amount,currency,expected_close";
     let bad = format!("{header}\nKovalo Analytics,kovalo.co.uk,GB,1000,GBP,{close}\nBroken,broken.de,DE,-5,EUR,{close}\n");
@@ -71,14 +64,7 @@ async fn upload_page_and_bulk_decisions(b: Backend) {
     // Another partner sees none of them.
     let o = browser();
     sign_in(&o, base, "boss@other.test", PASSWORD).await;
-    let html = o
-        .get(format!("{base}/deals"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&o, format!("{base}/deals")).await;
     assert!(
         !html.contains("Kovalo") && !html.contains("Zentrix"),
         "{html}"
@@ -97,14 +83,7 @@ async fn upload_page_and_bulk_decisions(b: Backend) {
     // The channel manager approves both from the queue at once.
     let v = browser();
     sign_in(&v, base, "cm@vendor.test", PASSWORD).await;
-    let html = v
-        .get(format!("{base}/deals"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&v, format!("{base}/deals")).await;
     assert!(
         html.contains("Approval queue") && html.contains("Kovalo Analytics"),
         "{html}"
@@ -132,14 +111,7 @@ async fn upload_page_and_bulk_decisions(b: Backend) {
     assert_eq!(approved, 2);
 
     // The partner admin reads about it in the portal (and the same by e-mail, queued).
-    let html = c
-        .get(format!("{base}/notifications"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&c, format!("{base}/notifications")).await;
     assert!(
         html.contains("Deal registration approved: Kovalo Analytics"),
         "{html}"
@@ -151,13 +123,6 @@ async fn upload_page_and_bulk_decisions(b: Backend) {
         .send()
         .await
         .unwrap();
-    let html = c
-        .get(format!("{base}/notifications"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&c, format!("{base}/notifications")).await;
     assert!(!html.contains("class=\"card unread\""));
 }

@@ -4,7 +4,7 @@
 //! complete themselves, the lifecycle rules, and bad input and abuse.
 
 use crate::helpers::{Backend, TestApp};
-use crate::portal::{browser, csrf_of};
+use crate::portal::{browser, csrf_of, get_text};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use trellis_core::org::Role;
@@ -194,14 +194,7 @@ async fn apply_review_approve_and_onboard_to_performing(b: Backend) {
         assert_eq!(done.status(), StatusCode::SEE_OTHER);
         let again = c.get(&full).send().await.unwrap().text().await.unwrap();
         assert!(again.contains("already been used"), "{again}");
-        let tampered = c
-            .get(format!("{full}0"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let tampered = get_text(&c, format!("{full}0")).await;
         assert!(tampered.contains("not valid"), "{tampered}");
         token_of(&app, "jana@kovalo.de").await
     };
@@ -465,14 +458,7 @@ async fn bad_applications_abuse_and_agreement_versions(b: Backend) {
         StatusCode::SEE_OTHER,
         "one program: straight to its form"
     );
-    let form = c
-        .get(format!("{}/apply/aurora-cloud", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = get_text(&c, format!("{}/apply/aurora-cloud", app.base)).await;
     assert!(form.contains("Become a partner") && form.contains("cloud-migration"));
     let csrf = csrf_of(&form);
     let r = c
