@@ -258,7 +258,16 @@ pub const COUNTRIES: &[(&str, &str)] = &[
 
 /// Parses an ISO 3166-1 alpha-2 code (case-insensitive) into its upper-case form.
 pub fn parse(field: &str, raw: &str) -> Result<&'static str, FieldError> {
-    let code = raw.trim().to_ascii_uppercase();
+    let raw = raw.trim();
+    // Two letters, upper-cased on the stack (this runs for every sales line).
+    let buf: [u8; 2];
+    let code = match raw.as_bytes() {
+        [a, b] => {
+            buf = [a.to_ascii_uppercase(), b.to_ascii_uppercase()];
+            std::str::from_utf8(&buf).unwrap_or("")
+        }
+        _ => raw,
+    };
     if code.is_empty() {
         return Err(FieldError::new(
             field,
@@ -267,7 +276,7 @@ pub fn parse(field: &str, raw: &str) -> Result<&'static str, FieldError> {
         ));
     }
     COUNTRIES
-        .binary_search_by(|(c, _)| (*c).cmp(code.as_str()))
+        .binary_search_by(|(c, _)| (*c).cmp(code))
         .map(|i| COUNTRIES[i].0)
         .map_err(|_| {
             FieldError::new(

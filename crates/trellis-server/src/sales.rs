@@ -107,21 +107,36 @@ struct IdSet {
     ends: Vec<usize>,
     /// A number kept with each id (its line in the file).
     tags: Vec<u64>,
-    by_hash: HashMap<u64, u32, Fast>,
+    /// Seeded per set, so ids cannot be crafted to collide.
+    seed: Fast,
+    by_hash: HashMap<u64, u32, std::hash::BuildHasherDefault<Hashed>>,
     collided: HashMap<Box<[u8]>, u32, Fast>,
 }
 
-impl IdSet {
-    fn hash(id: &[u8]) -> u64 {
-        // FNV-1a, then a finaliser; the maps above hash it again with a
-        // per-process seed, so ids cannot be crafted to collide there.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in id {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+/// The keys of [`IdSet::by_hash`] are hashes already.
+#[derive(Default)]
+struct Hashed(u64);
+
+impl std::hash::Hasher for Hashed {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
         }
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^ (h >> 33)
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl IdSet {
+    fn hash(&self, id: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        self.seed.hash_one(id)
     }
 
     fn get(&self, i: u32) -> &[u8] {
@@ -131,7 +146,7 @@ impl IdSet {
     }
 
     fn find(&self, id: &[u8]) -> Option<u32> {
-        let i = *self.by_hash.get(&Self::hash(id))?;
+        let i = *self.by_hash.get(&self.hash(id))?;
         if self.get(i) == id {
             return Some(i);
         }
@@ -144,23 +159,35 @@ impl IdSet {
     }
 
     /// Adds an id; returns the tag it already had if it was in the set.
+    /// One probe of the hash table for a new id.
     fn insert(&mut self, id: &str, tag: u64) -> Option<u64> {
+        use std::collections::hash_map::Entry;
         let id = id.as_bytes();
-        if let Some(i) = self.find(id) {
-            return Some(self.tags[i as usize]);
-        }
         let i = self.ends.len() as u32;
+        let h = self.hash(id);
+        match self.by_hash.entry(h) {
+            Entry::Occupied(o) => {
+                let first = *o.get();
+                let start = if first == 0 {
+                    0
+                } else {
+                    self.ends[first as usize - 1]
+                };
+                if &self.arena[start..self.ends[first as usize]] == id {
+                    return Some(self.tags[first as usize]);
+                }
+                if let Some(j) = self.collided.get(id) {
+                    return Some(self.tags[*j as usize]);
+                }
+                self.collided.insert(id.into(), i);
+            }
+            Entry::Vacant(v) => {
+                v.insert(i);
+            }
+        }
         self.arena.extend_from_slice(id);
         self.ends.push(self.arena.len());
         self.tags.push(tag);
-        match self.by_hash.entry(Self::hash(id)) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(i);
-            }
-            std::collections::hash_map::Entry::Occupied(_) => {
-                self.collided.insert(id.into(), i);
-            }
-        }
         None
     }
 }
@@ -242,13 +269,14 @@ pub async fn import(
     };
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
-        .trim(csv::Trim::All)
+        // Fields are trimmed where they are read (the reader's own trimming
+        // copies every record).
         .from_reader(counting);
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| SalesError::Rejected(Rejected(vec![format!("{source}:1: {e}")])))?
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
         .collect();
     let col = |name: &str| headers.iter().position(|h| h == name);
     let unknown: Vec<&String> = headers
@@ -354,8 +382,9 @@ pub async fn import(
                     if lines.is_multiple_of(100_000) {
                         progress(lines, bytes);
                     }
-                    let get =
-                        |i: usize| -> &str { idx[i].and_then(|c| record.get(c)).unwrap_or("") };
+                    let get = |i: usize| -> &str {
+                        idx[i].and_then(|c| record.get(c)).unwrap_or("").trim()
+                    };
                     let mut bad: Vec<String> = Vec::new();
                     let tid = get(0);
                     if tid.is_empty() {
@@ -1984,4 +2013,26 @@ pub async fn save_drafts(db: &Db, program_id: &str, c: &Calculation) -> Result<u
     }
     tx.commit().await?;
     Ok(saved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdSet;
+
+    #[test]
+    fn ids_are_found_exactly_even_when_their_hashes_collide() {
+        let mut set = IdSet::default();
+        assert_eq!(set.insert("A", 2), None);
+        assert_eq!(set.insert("A", 9), Some(2), "a repeat gives the first tag");
+        // Make B's hash point at A, as a collision would.
+        let hb = set.hash(b"B");
+        set.by_hash.insert(hb, 0);
+        assert_eq!(set.tag("B"), None, "B is not A");
+        assert_eq!(set.insert("B", 3), None);
+        assert_eq!(set.insert("B", 4), Some(3));
+        assert_eq!(
+            (set.tag("A"), set.tag("B"), set.tag("C")),
+            (Some(2), Some(3), None)
+        );
+    }
 }

@@ -324,6 +324,8 @@ pub struct IncentiveOptions {
     pub seed: u64,
     pub peer: Option<PathBuf>,
     pub keep: bool,
+    /// An empty database to run on instead of a new SQLite file.
+    pub database: Option<String>,
 }
 
 struct Rng(u64);
@@ -418,8 +420,12 @@ pub async fn incentives(
         t.elapsed().as_secs_f64(),
         sales_csv.display()
     );
-    let db_path = dir.join("bench.db");
-    let db = trellis_server::db::Db::connect(&format!("sqlite://{}", db_path.display())).await?;
+    let url = o
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
+    let db = trellis_server::db::Db::connect(&url).await?;
+    let backend = db.backend().name();
     db.migrate().await?;
     let actor = Actor::system("bench");
     let cloud = include_str!("../../../examples/programs/cloud-reseller.toml");
@@ -471,7 +477,7 @@ pub async fn incentives(
         .map_err(|e| e.to_string())?;
     let (stored, facts) = (stored as f64 / 1e6, facts as f64 / 1e6);
     println!(
-        "import into SQLite: parse + check {:.2} s ({:.0} lines/s, {:.1} MB/s of CSV) · persist {:.2} s ({:.0} lines/s, {:.1} MB/s of CSV, {:.1} MB/s written: {:.1} MB in segments) · total {:.2} s",
+        "import into {backend}: parse + check {:.2} s ({:.0} lines/s, {:.1} MB/s of CSV) · persist {:.2} s ({:.0} lines/s, {:.1} MB/s of CSV, {:.1} MB/s written: {:.1} MB in segments) · total {:.2} s",
         s.parse_seconds,
         s.lines as f64 / s.parse_seconds,
         mb / s.parse_seconds,

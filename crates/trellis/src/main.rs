@@ -211,6 +211,10 @@ enum BenchCommand {
         /// Keep the generated files and database
         #[arg(long)]
         keep: bool,
+        /// Run on this database instead of a new SQLite file (it must be
+        /// empty, e.g. a PostgreSQL database just created for the run)
+        #[arg(long = "on-database")]
+        on_database: Option<String>,
     },
 }
 
@@ -517,6 +521,7 @@ async fn run(cli: Cli) -> Result<()> {
             peer,
             no_peer,
             keep,
+            on_database,
         }) => {
             bench::incentives(&bench::IncentiveOptions {
                 lines,
@@ -524,6 +529,7 @@ async fn run(cli: Cli) -> Result<()> {
                 seed,
                 peer: (!no_peer).then_some(peer),
                 keep,
+                database: on_database,
             })
             .await
         }

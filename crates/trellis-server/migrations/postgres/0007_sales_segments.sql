@@ -17,3 +17,8 @@ CREATE TABLE sales_segments (
     PRIMARY KEY (batch_id, seq)
 );
 CREATE INDEX sales_segments_days ON sales_segments (first_day, last_day);
+-- The segments are compact already: no TOAST compression (it would cost
+-- CPU on every write and read and gain little).
+ALTER TABLE sales_segments ALTER COLUMN facts SET STORAGE EXTERNAL;
+ALTER TABLE sales_segments ALTER COLUMN ids SET STORAGE EXTERNAL;
+ALTER TABLE sales_segments ALTER COLUMN customers SET STORAGE EXTERNAL;
