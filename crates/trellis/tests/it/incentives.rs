@@ -434,6 +434,31 @@ async fn import_calculate_and_what_if(b: Backend) {
     ] {
         assert!(html.contains(part), "{part}: {html}");
     }
+    // Earned to date: the approved statements, and the drafts apart.
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT status, total FROM statements WHERE partner_id = $1")
+            .bind(&bp.id)
+            .fetch_all(pool.pool())
+            .await
+            .unwrap();
+    let sum = |status: &str| -> rust_decimal::Decimal {
+        rows.iter()
+            .filter(|(s, _)| s == status)
+            .map(|(_, t)| t.parse::<rust_decimal::Decimal>().unwrap())
+            .sum()
+    };
+    let (approved, draft) = (sum("approved"), sum("draft"));
+    assert_eq!(approved.to_string(), "5105.30", "{rows:?}");
+    assert!(draft.is_zero(), "{rows:?}");
+    assert!(html.contains("Earned to date"), "{html}");
+    assert!(
+        html.contains(&format!("<strong>{approved} USD</strong> approved")),
+        "{approved}: {html}"
+    );
+    assert!(
+        !html.contains("in draft statements"),
+        "nothing is in draft: {html}"
+    );
     let c = browser();
     sign_in(&c, &app.base, "boss@alpine.test", PASSWORD).await;
     let page = c

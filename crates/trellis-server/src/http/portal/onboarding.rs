@@ -419,6 +419,30 @@ pub async fn earnings(
         };
         currency.insert(s.program.clone(), c);
     }
+    // Earnings to date, per currency: approved (and of that, funds) and in drafts.
+    use trellis_core::incentives::cents;
+    let mut to_date: std::collections::BTreeMap<String, [rust_decimal::Decimal; 3]> =
+        std::collections::BTreeMap::new();
+    for (s, _) in &list {
+        let cur = currency.get(&s.program).cloned().unwrap_or_default();
+        let amount = |x: &str| x.parse::<rust_decimal::Decimal>().unwrap_or_default();
+        let t = to_date.entry(cur).or_default();
+        if s.status == "approved" {
+            t[0] += amount(&s.total);
+            t[1] += amount(&s.funds);
+        } else {
+            t[2] += amount(&s.total);
+        }
+    }
+    let to_date: Vec<_> = to_date
+        .into_iter()
+        .map(|(currency, [approved, funds, draft])| {
+            minijinja::context! {
+                currency, approved => cents(approved).to_string(), funds => cents(funds).to_string(),
+                draft => cents(draft).to_string(), has_funds => !funds.is_zero(), has_draft => !draft.is_zero(),
+            }
+        })
+        .collect();
     let statements: Vec<_> = list
         .iter()
         .map(|(s, disputes)| {
@@ -434,7 +458,7 @@ pub async fn earnings(
         minijinja::context! {
             title => format!("Earnings · {}", p.name),
             nav => if who.principal.is_vendor() { "partners" } else { "earnings" },
-            me => who.me(), csrf => &who.csrf, p => &p, statements,
+            me => who.me(), csrf => &who.csrf, p => &p, statements, to_date,
             can_dispute => who.principal.can_accept_agreement(p.as_ref()),
             flash => flash(&uri),
         },
