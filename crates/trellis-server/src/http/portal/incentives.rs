@@ -168,7 +168,6 @@ pub async fn calculate(State(state): State<AppState>, f: CsrfForm<CalculateForm>
         minijinja::context! {
             title => format!("Preview {}", c.period), nav => "incentives", me => f.who.me(), csrf => &f.who.csrf,
             calc => c, statements, total => total.to_string(), what_if,
-            what_if_version => f.form.what_if_version.trim(),
         },
     )
 }
