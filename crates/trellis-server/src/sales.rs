@@ -321,52 +321,18 @@ pub async fn import(
     let mut total_errors = 0usize;
     let mut lines = 0u64;
     let (mut imported, mut duplicates, mut held_total) = (0u64, 0u64, 0u64);
-    let mut upper = String::new();
+    let known = Known {
+        partner_ids: &partner_ids,
+        skus: &skus,
+        currencies: &currencies,
+        unknown_sku,
+    };
     // One thread reads and splits the CSV, this one checks and packs lines.
-    enum Chunk {
-        /// Records, how many of them are filled, bytes read so far.
-        Records(Vec<csv::StringRecord>, usize, u64),
-        Failed(String),
-    }
     let (to_check, chunks) = std::sync::mpsc::sync_channel::<Chunk>(4);
     let (recycle, recycled) = std::sync::mpsc::channel::<Vec<csv::StringRecord>>();
     let read = blocking(|| {
         std::thread::scope(|scope| {
-            let reading = scope.spawn(move || {
-                let mut reader = reader;
-                let mut records = 0u64;
-                loop {
-                    let mut buf = recycled
-                        .try_recv()
-                        .unwrap_or_else(|_| vec![csv::StringRecord::new(); 4096]);
-                    let mut n = 0;
-                    let mut failed = None;
-                    while n < buf.len() {
-                        match reader.read_record(&mut buf[n]) {
-                            Ok(true) => n += 1,
-                            Ok(false) => break,
-                            Err(e) => {
-                                failed = Some(e);
-                                break;
-                            }
-                        }
-                    }
-                    records += n as u64;
-                    let bytes = reader.get_ref().bytes;
-                    let full = n == buf.len();
-                    if n > 0 && to_check.send(Chunk::Records(buf, n, bytes)).is_err() {
-                        return bytes;
-                    }
-                    if let Some(e) = failed {
-                        let line = e.position().map(|p| p.line()).unwrap_or(records + 2);
-                        let _ = to_check.send(Chunk::Failed(format!("{source}:{line}: {e}")));
-                        return bytes;
-                    }
-                    if !full {
-                        return bytes;
-                    }
-                }
-            });
+            let reading = scope.spawn(move || read_chunks(reader, source, to_check, recycled));
             for chunk in chunks {
                 let (buf, n, bytes) = match chunk {
                     Chunk::Records(buf, n, bytes) => (buf, n, bytes),
@@ -382,69 +348,16 @@ pub async fn import(
                     if lines.is_multiple_of(100_000) {
                         progress(lines, bytes);
                     }
-                    let get = |i: usize| -> &str {
-                        idx[i].and_then(|c| record.get(c)).unwrap_or("").trim()
-                    };
                     let mut bad: Vec<String> = Vec::new();
-                    let tid = get(0);
+                    let tid = field(record, &idx, 0);
                     if tid.is_empty() {
                         bad.push("transaction_id is required".into());
                     } else if let Some(first) = seen.insert(tid, line) {
                         bad.push(format!("transaction_id {tid} is already on line {first}"));
                     }
-                    let day = get(1);
-                    if !valid_date(day) {
-                        bad.push(format!("date '{day}' is not a date like 2027-01-31"));
-                    }
-                    let partner = partner_ids.get(get(2));
-                    if partner.is_none() {
-                        bad.push(format!(
-                            "partner '{}' is not a partner's id or slug",
-                            get(2)
-                        ));
-                    }
-                    if get(3).is_empty() {
-                        bad.push("customer_name is required".into());
-                    }
-                    let country = trellis_core::country::parse("customer_country", get(5));
-                    if let Err(e) = &country {
-                        bad.push(e.message.clone());
-                    }
-                    let sku = get(6);
-                    let held = !skus.is_empty() && !skus.contains(sku);
-                    if held && unknown_sku == UnknownSku::Reject {
-                        bad.push(format!(
-                            "sku '{sku}' is in no published program's catalogue"
-                        ));
-                    }
-                    let quantity = Decimal::from_str(get(7))
-                        .ok()
-                        .map(|q| q.normalize())
-                        .filter(|q| !q.is_zero() && within(*q, MAX_QUANTITY, 4));
-                    if quantity.is_none() {
-                        bad.push(format!(
-                            "quantity '{}' is not a non-zero number (negative for a return) of at most 10,000,000 with at most 4 decimals",
-                            get(7)
-                        ));
-                    }
-                    let price = Decimal::from_str(get(8))
-                        .ok()
-                        .map(|p| p.normalize())
-                        .filter(|p| !p.is_sign_negative() && within(*p, MAX_PRICE, 6));
-                    if price.is_none() {
-                        bad.push(format!(
-                            "unit_price '{}' is not a number from 0 to 10,000,000,000 with at most 6 decimals",
-                            get(8)
-                        ));
-                    }
-                    upper.clear();
-                    upper.push_str(get(9));
-                    upper.make_ascii_uppercase();
-                    if !currencies.contains(&upper) {
-                        bad.push(format!(
-                "currency '{}' has no FX rate (import one with `trellis import fx`) and is no program's currency",
-                get(9)
-            ));
+                    let checked = known.check(record, &idx, line);
+                    if let Err(more) = &checked {
+                        bad.extend_from_slice(more);
                     }
                     if !bad.is_empty() {
                         total_errors += bad.len();
@@ -453,6 +366,7 @@ pub async fn import(
                         }
                         continue;
                     }
+                    let Ok(sale) = checked else { continue };
                     if !errors.is_empty() {
                         // The file is rejected: only keep checking.
                         continue;
@@ -461,25 +375,9 @@ pub async fn import(
                         duplicates += 1;
                         continue;
                     }
-                    let opt = |i: usize| Some(get(i)).filter(|s| !s.is_empty());
-                    writer.push(&segment::LineRef {
-                        line,
-                        transaction_id: tid,
-                        date: day,
-                        partner_id: partner.map(String::as_str).unwrap_or_default(),
-                        customer_name: get(3),
-                        customer_domain: opt(4),
-                        customer_country: country.unwrap_or("ZZ"),
-                        sku,
-                        quantity: quantity.unwrap_or_default(),
-                        unit_price: price.unwrap_or_default(),
-                        currency: &upper,
-                        deal_id: opt(10),
-                        seller: opt(11),
-                        held,
-                    });
+                    writer.push(&sale);
                     imported += 1;
-                    writer_held += u64::from(held);
+                    writer_held += u64::from(sale.held);
                     if writer.len() == segment::SEGMENT_LINES {
                         held_total += writer_held;
                         segments.push((writer.finish(), std::mem::take(&mut writer_held)));
@@ -570,6 +468,165 @@ pub async fn import(
         parse_seconds,
         persist_seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Records read by the reading thread: filled records, how many, bytes read
+/// so far; or the error that stopped it.
+enum Chunk {
+    Records(Vec<csv::StringRecord>, usize, u64),
+    Failed(String),
+}
+
+/// Reads the CSV in chunks of records (reusing the buffers sent back) until
+/// its end or its first unreadable line. Returns the bytes read.
+fn read_chunks<R: Read>(
+    mut reader: csv::Reader<CountingReader<'_, R>>,
+    source: &str,
+    to_check: std::sync::mpsc::SyncSender<Chunk>,
+    recycled: std::sync::mpsc::Receiver<Vec<csv::StringRecord>>,
+) -> u64 {
+    let mut records = 0u64;
+    loop {
+        let mut buf = recycled
+            .try_recv()
+            .unwrap_or_else(|_| vec![csv::StringRecord::new(); 4096]);
+        let mut n = 0;
+        let mut failed = None;
+        while n < buf.len() {
+            match reader.read_record(&mut buf[n]) {
+                Ok(true) => n += 1,
+                Ok(false) => break,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        records += n as u64;
+        let bytes = reader.get_ref().bytes;
+        let full = n == buf.len();
+        if n > 0 && to_check.send(Chunk::Records(buf, n, bytes)).is_err() {
+            return bytes;
+        }
+        if let Some(e) = failed {
+            let line = e.position().map(|p| p.line()).unwrap_or(records + 2);
+            let _ = to_check.send(Chunk::Failed(format!("{source}:{line}: {e}")));
+            return bytes;
+        }
+        if !full {
+            return bytes;
+        }
+    }
+}
+
+/// A field of a record by its documented column (`COLUMNS[i]`), trimmed.
+fn field<'r>(record: &'r csv::StringRecord, idx: &[Option<usize>], i: usize) -> &'r str {
+    idx[i].and_then(|c| record.get(c)).unwrap_or("").trim()
+}
+
+/// What an import checks lines against.
+struct Known<'k> {
+    partner_ids: &'k HashMap<String, String, Fast>,
+    skus: &'k HashSet<String, Fast>,
+    currencies: &'k HashSet<String, Fast>,
+    unknown_sku: UnknownSku,
+}
+
+impl<'k> Known<'k> {
+    /// Checks a line (all but its transaction id's uniqueness): the line to
+    /// store, or every problem with it.
+    fn check<'a>(
+        &self,
+        record: &'a csv::StringRecord,
+        idx: &[Option<usize>],
+        line: u64,
+    ) -> std::result::Result<segment::LineRef<'a>, Vec<String>>
+    where
+        'k: 'a,
+    {
+        let get = |i: usize| field(record, idx, i);
+        let mut bad: Vec<String> = Vec::new();
+        let day = get(1);
+        if !valid_date(day) {
+            bad.push(format!("date '{day}' is not a date like 2027-01-31"));
+        }
+        let partner = self.partner_ids.get(get(2));
+        if partner.is_none() {
+            bad.push(format!(
+                "partner '{}' is not a partner's id or slug",
+                get(2)
+            ));
+        }
+        if get(3).is_empty() {
+            bad.push("customer_name is required".into());
+        }
+        let country = trellis_core::country::parse("customer_country", get(5));
+        if let Err(e) = &country {
+            bad.push(e.message.clone());
+        }
+        let sku = get(6);
+        let held = !self.skus.is_empty() && !self.skus.contains(sku);
+        if held && self.unknown_sku == UnknownSku::Reject {
+            bad.push(format!(
+                "sku '{sku}' is in no published program's catalogue"
+            ));
+        }
+        let quantity = Decimal::from_str(get(7))
+            .ok()
+            .map(|q| q.normalize())
+            .filter(|q| !q.is_zero() && within(*q, MAX_QUANTITY, 4));
+        if quantity.is_none() {
+            bad.push(format!(
+                "quantity '{}' is not a non-zero number (negative for a return) of at most 10,000,000 with at most 4 decimals",
+                get(7)
+            ));
+        }
+        let price = Decimal::from_str(get(8))
+            .ok()
+            .map(|p| p.normalize())
+            .filter(|p| !p.is_sign_negative() && within(*p, MAX_PRICE, 6));
+        if price.is_none() {
+            bad.push(format!(
+                "unit_price '{}' is not a number from 0 to 10,000,000,000 with at most 6 decimals",
+                get(8)
+            ));
+        }
+        // The known spelling (upper case), without allocating when it is one.
+        let raw = get(9);
+        let currency = match self.currencies.get(raw) {
+            Some(c) => Some(c),
+            None => self.currencies.get(&raw.to_ascii_uppercase()),
+        };
+        if currency.is_none() {
+            bad.push(format!(
+                "currency '{raw}' has no FX rate (import one with `trellis import fx`) and is no program's currency"
+            ));
+        }
+        match (partner, country, quantity, price, currency) {
+            (Some(partner), Ok(country), Some(quantity), Some(unit_price), Some(currency))
+                if bad.is_empty() =>
+            {
+                let opt = |i: usize| Some(get(i)).filter(|s| !s.is_empty());
+                Ok(segment::LineRef {
+                    line,
+                    transaction_id: get(0),
+                    date: day,
+                    partner_id: partner,
+                    customer_name: get(3),
+                    customer_domain: opt(4),
+                    customer_country: country,
+                    sku,
+                    quantity,
+                    unit_price,
+                    currency,
+                    deal_id: opt(10),
+                    seller: opt(11),
+                    held,
+                })
+            }
+            _ => Err(bad),
+        }
+    }
 }
 
 async fn insert_segment(
