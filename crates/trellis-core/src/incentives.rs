@@ -367,8 +367,8 @@ fn partner_applies(e: &IncentiveEligibility, who: &PartnerFacts) -> bool {
         && any(&e.levels, who.level.as_deref())
 }
 
-/// Formats money for explanations: 42,000.00.
-fn money(x: Decimal) -> String {
+/// Formats money for explanations and pages: 42,000.00.
+pub fn money(x: Decimal) -> String {
     let s = format!("{:.2}", cents(x));
     let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
     let (sign, digits) = int.strip_prefix('-').map(|d| ("-", d)).unwrap_or(("", int));

@@ -428,9 +428,9 @@ async fn import_calculate_and_what_if(b: Backend) {
         "2027-Q1",
         "approved",
         "cloud-volume",
-        "2170.00",
+        "2,170.00",
         "adjustment 2027-Q1",
-        "5035.30 USD",
+        "5,035.30 USD",
     ] {
         assert!(html.contains(part), "{part}: {html}");
     }
@@ -452,7 +452,10 @@ async fn import_calculate_and_what_if(b: Backend) {
     assert!(draft.is_zero(), "{rows:?}");
     assert!(html.contains("Earned to date"), "{html}");
     assert!(
-        html.contains(&format!("<strong>{approved} USD</strong> approved")),
+        html.contains(&format!(
+            "<strong>{} USD</strong> approved",
+            trellis_core::incentives::money(approved)
+        )),
         "{approved}: {html}"
     );
     assert!(
@@ -719,7 +722,7 @@ async fn import_calculate_and_what_if(b: Backend) {
     let html = r.text().await.unwrap();
     for part in [
         format!("Under version {} (draft)", draft.number).as_str(),
-        "1085.00",
+        "1,085.00",
         "Nothing is saved yet",
         "brightpath partner",
     ] {

@@ -47,6 +47,12 @@ impl Default for Templates {
 impl Templates {
     pub fn new() -> Templates {
         let mut env = minijinja::Environment::new();
+        // `{{ amount|money }}`: 42000.5 → 42,000.50 (text that is no number stays as it is).
+        env.add_filter("money", |v: String| -> String {
+            v.parse::<rust_decimal::Decimal>()
+                .map(trellis_core::incentives::money)
+                .unwrap_or(v)
+        });
         // Auto-escaping follows the file extension: every `.html` template escapes.
         for (name, src) in [
             ("base.html", include_str!("../../../templates/base.html")),
