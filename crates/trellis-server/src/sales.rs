@@ -925,12 +925,14 @@ pub struct Calculation {
     pub currency: String,
     #[schema(value_type = Vec<Object>)]
     pub statements: Vec<Statement>,
+    /// Sales lines in the period and the same period a year earlier (held
+    /// lines left out).
     pub lines_read: usize,
     /// The groups the lines were folded into.
     pub groups: usize,
-    /// Reading the sales from the database, converting and calculating.
+    /// Reading the sales from the database, folding, converting and calculating.
     pub seconds: f64,
-    /// The calculation alone (the rules over the lines in memory).
+    /// The rules alone, over the groups.
     pub core_seconds: f64,
 }
 
