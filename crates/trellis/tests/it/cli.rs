@@ -22,7 +22,7 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
         std::fs::write(&p, body).unwrap();
         p.to_str().unwrap().to_string()
     };
-    run_ok(trellis(&["migrate", "--database-url", &url]), "");
+    run_ok(trellis_on(&url, &["migrate"]), "");
     let pool = db.open().await;
     let count = |table: &'static str| {
         let pool = pool.clone();
@@ -39,10 +39,7 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
         "accounts-bad.csv",
         "external_id,name,domain,country,city,owner,house\ncrm-1,Siemens AG,siemens.com,DE,München,Key accounts,yes\ncrm-2,,x.de,ZZ,,,maybe\ncrm-3,Bosch GmbH,not a domain,DE,,,no\n",
     );
-    let err = run_err(
-        trellis(&["import", "accounts", &bad, "--database-url", &url]),
-        "",
-    );
+    let err = run_err(trellis_on(&url, &["import", "accounts", &bad]), "");
     assert!(
         err.contains("accounts-bad.csv:3: house: must be yes or no"),
         "{err}"
@@ -51,10 +48,7 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
     assert!(err.contains("nothing was imported"), "{err}");
     assert_eq!(count("accounts").await, 0);
     let bad_header = file("accounts-header.csv", "name,country,colour\nA,DE,red\n");
-    let err = run_err(
-        trellis(&["import", "accounts", &bad_header, "--database-url", &url]),
-        "",
-    );
+    let err = run_err(trellis_on(&url, &["import", "accounts", &bad_header]), "");
     assert!(
         err.contains("accounts-header.csv:1: unknown column(s) colour"),
         "{err}"
@@ -64,15 +58,9 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
         "accounts.csv",
         "external_id,name,domain,country,city,owner,house\ncrm-1,Siemens AG,siemens.com,DE,München,Key accounts,yes\ncrm-2,Nordic Freight Lines AB,nordicfreight.se,SE,Göteborg,,no\n",
     );
-    let out = run_ok(
-        trellis(&["import", "accounts", &good, "--database-url", &url]),
-        "",
-    );
+    let out = run_ok(trellis_on(&url, &["import", "accounts", &good]), "");
     assert!(out.contains("2 account(s) created, 0 updated"), "{out}");
-    let out = run_ok(
-        trellis(&["import", "accounts", &good, "--database-url", &url]),
-        "",
-    );
+    let out = run_ok(trellis_on(&url, &["import", "accounts", &good]), "");
     assert!(
         out.contains("0 account(s) created, 2 updated"),
         "re-import updates: {out}"
@@ -80,10 +68,7 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
     assert_eq!(count("accounts").await, 2);
 
     // Deals of one partner.
-    let out = run_ok(
-        trellis(&["seed", "partners", "--count", "1", "--database-url", &url]),
-        "",
-    );
+    let out = run_ok(trellis_on(&url, &["seed", "partners", "--count", "1"]), "");
     assert!(out.contains("created 1 partners"), "{out}");
     let close = (chrono::Utc::now().date_naive() + chrono::Days::new(40))
         .format("%Y-%m-%d")
@@ -95,15 +80,10 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
         &format!("{header}\nKovalo Analytics Ltd,kovalo.co.uk,,GB,Leeds,12000,GBP,{close}\nBroken Co,,,XX,,0,EUR,2020-01-01\n"),
     );
     let err = run_err(
-        trellis(&[
-            "import",
-            "deals",
-            &bad,
-            "--partner",
-            "load-0000000",
-            "--database-url",
+        trellis_on(
             &url,
-        ]),
+            &["import", "deals", &bad, "--partner", "load-0000000"],
+        ),
         "",
     );
     assert!(err.contains("deals-bad.csv:3:"), "{err}");
@@ -118,15 +98,10 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
         ),
     );
     let out = run_ok(
-        trellis(&[
-            "import",
-            "deals",
-            &good,
-            "--partner",
-            "load-0000000",
-            "--database-url",
+        trellis_on(
             &url,
-        ]),
+            &["import", "deals", &good, "--partner", "load-0000000"],
+        ),
         "",
     );
     assert!(out.contains("3 registration(s)"), "{out}");
@@ -143,14 +118,7 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
         "id,customer_name,customer_domain,country,city\nq1,KOVALO ANALYTICS LIMITED,https://www.kovalo.co.uk,GB,\nq2,Zentrix Labs,zentrix.io,US,\nq3,Siemens,,DE,\n",
     );
     let out = run_ok(
-        trellis(&[
-            "conflicts",
-            "check",
-            "--input",
-            &input,
-            "--database-url",
-            &url,
-        ]),
+        trellis_on(&url, &["conflicts", "check", "--input", &input]),
         "",
     );
     let lines: Vec<&str> = out.lines().collect();
@@ -180,6 +148,13 @@ pub(crate) fn trellis(args: &[&str]) -> Command {
         .env_remove("TRELLIS_DATABASE_URL")
         .env_remove("TRELLIS_BIND")
         .env_remove("TRELLIS_CONFIG");
+    c
+}
+
+/// `trellis ARGS --database-url URL`.
+pub(crate) fn trellis_on(url: &str, args: &[&str]) -> Command {
+    let mut c = trellis(args);
+    c.args(["--database-url", url]);
     c
 }
 
@@ -307,37 +282,39 @@ impl Drop for Server {
 async fn cli_creates_users_and_tokens_that_the_server_accepts(b: Backend) {
     let db = TestDb::new(b).await;
     let url = db.url.clone();
-    let out = run_ok(trellis(&["migrate", "--database-url", &url]), "");
+    let out = run_ok(trellis_on(&url, &["migrate"]), "");
     assert!(out.contains("applied 7 migration"), "{out}");
-    let out = run_ok(trellis(&["migrate", "--database-url", &url]), "");
+    let out = run_ok(trellis_on(&url, &["migrate"]), "");
     assert!(out.contains("applied 0 migration"), "idempotent: {out}");
 
     run_ok(
-        trellis(&[
-            "user",
-            "create",
-            "--email",
-            "root@vendor.test",
-            "--role",
-            "vendor-admin",
-            "--password-stdin",
-            "--database-url",
+        trellis_on(
             &url,
-        ]),
+            &[
+                "user",
+                "create",
+                "--email",
+                "root@vendor.test",
+                "--role",
+                "vendor-admin",
+                "--password-stdin",
+            ],
+        ),
         "violet-harbour-42\n",
     );
     let err = run_err(
-        trellis(&[
-            "user",
-            "create",
-            "--email",
-            "weak@vendor.test",
-            "--role",
-            "vendor-admin",
-            "--password-stdin",
-            "--database-url",
+        trellis_on(
             &url,
-        ]),
+            &[
+                "user",
+                "create",
+                "--email",
+                "weak@vendor.test",
+                "--role",
+                "vendor-admin",
+                "--password-stdin",
+            ],
+        ),
         "password\n",
     );
     assert!(
@@ -345,61 +322,65 @@ async fn cli_creates_users_and_tokens_that_the_server_accepts(b: Backend) {
         "{err}"
     );
     let err = run_err(
-        trellis(&[
-            "user",
-            "create",
-            "--email",
-            "p@x.test",
-            "--role",
-            "partner-user",
-            "--password-stdin",
-            "--database-url",
+        trellis_on(
             &url,
-        ]),
+            &[
+                "user",
+                "create",
+                "--email",
+                "p@x.test",
+                "--role",
+                "partner-user",
+                "--password-stdin",
+            ],
+        ),
         "violet-harbour-42\n",
     );
     assert!(err.contains("--partner"), "{err}");
     let err = run_err(
-        trellis(&[
-            "user",
-            "create",
-            "--email",
-            "not-an-email",
-            "--role",
-            "vendor-admin",
-            "--database-url",
+        trellis_on(
             &url,
-        ]),
+            &[
+                "user",
+                "create",
+                "--email",
+                "not-an-email",
+                "--role",
+                "vendor-admin",
+            ],
+        ),
         "",
     );
     assert!(err.contains("--email"), "{err}");
     let err = run_err(
-        trellis(&[
-            "user",
-            "create",
-            "--email",
-            "root@vendor.test",
-            "--role",
-            "vendor-admin",
-            "--password-stdin",
-            "--database-url",
+        trellis_on(
             &url,
-        ]),
+            &[
+                "user",
+                "create",
+                "--email",
+                "root@vendor.test",
+                "--role",
+                "vendor-admin",
+                "--password-stdin",
+            ],
+        ),
         "violet-harbour-42\n",
     );
     assert!(err.contains("already exists"), "{err}");
 
     let token = run_ok(
-        trellis(&[
-            "token",
-            "create",
-            "--email",
-            "root@vendor.test",
-            "--name",
-            "ci",
-            "--database-url",
+        trellis_on(
             &url,
-        ]),
+            &[
+                "token",
+                "create",
+                "--email",
+                "root@vendor.test",
+                "--name",
+                "ci",
+            ],
+        ),
         "",
     );
     assert_eq!(token.lines().count(), 1, "only the token on stdout");
@@ -407,7 +388,7 @@ async fn cli_creates_users_and_tokens_that_the_server_accepts(b: Backend) {
     assert!(token.starts_with("trl_") && token.len() == 44, "{token}");
 
     let server = Server::start({
-        let mut c = trellis(&["serve", "--bind", "127.0.0.1:0", "--database-url", &url]);
+        let mut c = trellis_on(&url, &["serve", "--bind", "127.0.0.1:0"]);
         c.env("TRELLIS_BIND", "127.0.0.1:1"); // the flag wins over the environment
         c
     });
@@ -436,18 +417,19 @@ async fn cli_creates_users_and_tokens_that_the_server_accepts(b: Backend) {
         .unwrap();
     assert_eq!(p["slug"], "cli-partner");
     let out = run_ok(
-        trellis(&[
-            "user",
-            "create",
-            "--email",
-            "seller@cli.test",
-            "--role",
-            "partner-user",
-            "--partner",
-            "cli-partner",
-            "--database-url",
+        trellis_on(
             &url,
-        ]),
+            &[
+                "user",
+                "create",
+                "--email",
+                "seller@cli.test",
+                "--role",
+                "partner-user",
+                "--partner",
+                "cli-partner",
+            ],
+        ),
         "",
     );
     assert!(

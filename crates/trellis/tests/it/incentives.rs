@@ -3,7 +3,7 @@
 //! double count, batches roll back, FX converts, statements explain
 //! themselves, and a draft program shows the difference per partner.
 
-use crate::cli::{run_err, run_ok, trellis};
+use crate::cli::{run_err, run_ok, trellis_on};
 use crate::helpers::{Backend, TestApp, TestDb, PASSWORD};
 use crate::portal::{browser, csrf_of, get_text, sign_in};
 use serde_json::Value;
@@ -33,7 +33,7 @@ async fn import_calculate_and_what_if(b: Backend) {
         std::fs::write(&p, body).unwrap();
         p.to_str().unwrap().to_string()
     };
-    run_ok(trellis(&["migrate", "--database-url", &url]), "");
+    run_ok(trellis_on(&url, &["migrate"]), "");
     let pool = db.open().await;
     let actor = Actor::system("test");
     let v = programs::save_draft(&pool, &actor, &Checked::new(CLOUD.to_string()).unwrap())
@@ -81,10 +81,7 @@ async fn import_calculate_and_what_if(b: Backend) {
              T3,2027-+1-16,brightpath,Acme,,DE,AUR-CL-100,20000000,0.0000001,USD,,\n"
         ),
     );
-    let err = run_err(
-        trellis(&["import", "sales", &bad, "--database-url", &url]),
-        "",
-    );
+    let err = run_err(trellis_on(&url, &["import", "sales", &bad]), "");
     assert!(
         err.contains("bad.csv:3: date '2027-02-30' is not a date"),
         "{err}"
@@ -124,31 +121,17 @@ async fn import_calculate_and_what_if(b: Backend) {
              T6,2027-02-11,alpine,Brintex,brintex.ch,CH,LEGACY-9,1,100,USD,,\n"
         ),
     );
-    let err = run_err(
-        trellis(&["import", "sales", &good, "--database-url", &url]),
-        "",
-    );
+    let err = run_err(trellis_on(&url, &["import", "sales", &good]), "");
     assert!(err.contains("currency 'EUR' has no FX rate"), "{err}");
     let fx = file(
         "fx.csv",
         "from_currency,to_currency,valid_from,rate\nEUR,USD,2026-01-01,1.0850\n",
     );
-    run_ok(trellis(&["import", "fx", &fx, "--database-url", &url]), "");
-    let err = run_err(
-        trellis(&["import", "sales", &good, "--database-url", &url]),
-        "",
-    );
+    run_ok(trellis_on(&url, &["import", "fx", &fx]), "");
+    let err = run_err(trellis_on(&url, &["import", "sales", &good]), "");
     assert!(err.contains("sales.csv:7: sku 'LEGACY-9'"), "{err}");
     let out = run_ok(
-        trellis(&[
-            "import",
-            "sales",
-            &good,
-            "--unknown-skus",
-            "hold",
-            "--database-url",
-            &url,
-        ]),
+        trellis_on(&url, &["import", "sales", &good, "--unknown-skus", "hold"]),
         "",
     );
     assert!(
@@ -156,15 +139,7 @@ async fn import_calculate_and_what_if(b: Backend) {
         "{out}"
     );
     let out = run_ok(
-        trellis(&[
-            "import",
-            "sales",
-            &good,
-            "--unknown-skus",
-            "hold",
-            "--database-url",
-            &url,
-        ]),
+        trellis_on(&url, &["import", "sales", &good, "--unknown-skus", "hold"]),
         "",
     );
     assert!(
@@ -178,17 +153,18 @@ async fn import_calculate_and_what_if(b: Backend) {
 
     // The statements, line by line with their reasons.
     let out = run_ok(
-        trellis(&[
-            "incentives",
-            "calculate",
-            "--period",
-            "2027-Q1",
-            "--dry-run",
-            "--format",
-            "json",
-            "--database-url",
+        trellis_on(
             &url,
-        ]),
+            &[
+                "incentives",
+                "calculate",
+                "--period",
+                "2027-Q1",
+                "--dry-run",
+                "--format",
+                "json",
+            ],
+        ),
         "",
     );
     let v: Value = serde_json::from_str(&out).unwrap();
@@ -213,14 +189,7 @@ async fn import_calculate_and_what_if(b: Backend) {
     );
     assert_eq!(count("SELECT COUNT(*) FROM statements").await, 0, "dry run");
     let text = run_ok(
-        trellis(&[
-            "incentives",
-            "calculate",
-            "--period",
-            "2027-Q1",
-            "--database-url",
-            &url,
-        ]),
+        trellis_on(&url, &["incentives", "calculate", "--period", "2027-Q1"]),
         "",
     );
     assert!(
@@ -241,17 +210,18 @@ async fn import_calculate_and_what_if(b: Backend) {
         ),
     );
     let text = run_ok(
-        trellis(&[
-            "incentives",
-            "calculate",
-            "--period",
-            "2027-Q1",
-            "--dry-run",
-            "--program-file",
-            &draft,
-            "--database-url",
+        trellis_on(
             &url,
-        ]),
+            &[
+                "incentives",
+                "calculate",
+                "--period",
+                "2027-Q1",
+                "--dry-run",
+                "--program-file",
+                &draft,
+            ],
+        ),
         "",
     );
     assert!(
@@ -265,26 +235,12 @@ async fn import_calculate_and_what_if(b: Backend) {
 
     // Approval, then the payout file: cash and funds apart.
     let out = run_ok(
-        trellis(&[
-            "incentives",
-            "approve",
-            "--period",
-            "2027-Q1",
-            "--database-url",
-            &url,
-        ]),
+        trellis_on(&url, &["incentives", "approve", "--period", "2027-Q1"]),
         "",
     );
     assert!(out.contains("2 statement(s) approved"), "{out}");
     let csv = run_ok(
-        trellis(&[
-            "incentives",
-            "payout",
-            "--period",
-            "2027-Q1",
-            "--database-url",
-            &url,
-        ]),
+        trellis_on(&url, &["incentives", "payout", "--period", "2027-Q1"]),
         "",
     );
     assert!(
@@ -313,10 +269,7 @@ async fn import_calculate_and_what_if(b: Backend) {
             "{HEADER}T8,2027-03-30,brightpath,Kovalo,kovalo.de,DE,AUR-AI-1,1,1000,USD,,anna\n"
         ),
     );
-    run_ok(
-        trellis(&["import", "sales", &late, "--database-url", &url]),
-        "",
-    );
+    run_ok(trellis_on(&url, &["import", "sales", &late]), "");
     let approved_before: String = sqlx::query_scalar(
         "SELECT lines FROM statements WHERE period = '2027-Q1' AND status = 'approved' ORDER BY partner_id LIMIT 1",
     )
@@ -324,14 +277,7 @@ async fn import_calculate_and_what_if(b: Backend) {
     .await
     .unwrap();
     let text = run_ok(
-        trellis(&[
-            "incentives",
-            "calculate",
-            "--period",
-            "2027-Q2",
-            "--database-url",
-            &url,
-        ]),
+        trellis_on(&url, &["incentives", "calculate", "--period", "2027-Q2"]),
         "",
     );
     // 1 unit of the AI add-on: SPIF 50.00 to anna + 2 % of 1,000 accrued = 70.00.
@@ -351,14 +297,7 @@ async fn import_calculate_and_what_if(b: Backend) {
         "an approved statement never changes"
     );
     let out = run_ok(
-        trellis(&[
-            "incentives",
-            "calculate",
-            "--period",
-            "2027-Q1",
-            "--database-url",
-            &url,
-        ]),
+        trellis_on(&url, &["incentives", "calculate", "--period", "2027-Q1"]),
         "",
     );
     assert!(
@@ -372,26 +311,20 @@ async fn import_calculate_and_what_if(b: Backend) {
         "partners approved for the period get no new draft"
     );
     run_ok(
-        trellis(&[
-            "incentives",
-            "approve",
-            "--period",
-            "2027-Q2",
-            "--database-url",
-            &url,
-        ]),
+        trellis_on(&url, &["incentives", "approve", "--period", "2027-Q2"]),
         "",
     );
     let text = run_ok(
-        trellis(&[
-            "incentives",
-            "calculate",
-            "--period",
-            "2027-Q3",
-            "--dry-run",
-            "--database-url",
+        trellis_on(
             &url,
-        ]),
+            &[
+                "incentives",
+                "calculate",
+                "--period",
+                "2027-Q3",
+                "--dry-run",
+            ],
+        ),
         "",
     );
     assert!(
@@ -847,20 +780,14 @@ async fn import_calculate_and_what_if(b: Backend) {
         .fetch_one(pool.pool())
         .await
         .unwrap();
-    let out = run_ok(
-        trellis(&["import", "rollback", &batch, "--database-url", &url]),
-        "",
-    );
+    let out = run_ok(trellis_on(&url, &["import", "rollback", &batch]), "");
     assert!(out.contains("6 line(s) removed"), "{out}");
     assert_eq!(
         count("SELECT CAST(COALESCE(SUM(lines), 0) AS BIGINT) FROM sales_segments").await,
         3,
         "the late batch and the uploads stay"
     );
-    let err = run_err(
-        trellis(&["import", "rollback", &batch, "--database-url", &url]),
-        "",
-    );
+    let err = run_err(trellis_on(&url, &["import", "rollback", &batch]), "");
     assert!(err.contains("already rolled back"), "{err}");
 }
 
@@ -899,7 +826,7 @@ async fn cloud_and_reseller(
 async fn an_import_that_dies_leaves_nothing(b: Backend) {
     let db = TestDb::new(b).await;
     let url = db.url.clone();
-    run_ok(trellis(&["migrate", "--database-url", &url]), "");
+    run_ok(trellis_on(&url, &["migrate"]), "");
     let pool = db.open().await;
     cloud_and_reseller(&pool, "big").await;
     let dir = tempfile::tempdir().unwrap();
@@ -913,16 +840,10 @@ async fn an_import_that_dies_leaves_nothing(b: Backend) {
     }
     std::fs::write(&path, text).unwrap();
     // The process dies after writing every segment, before committing.
-    let out = trellis(&[
-        "import",
-        "sales",
-        path.to_str().unwrap(),
-        "--database-url",
-        &url,
-    ])
-    .env("TRELLIS_CRASH", "sales-import-commit")
-    .output()
-    .unwrap();
+    let out = trellis_on(&url, &["import", "sales", path.to_str().unwrap()])
+        .env("TRELLIS_CRASH", "sales-import-commit")
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the import should have died: {err}");
     assert!(
@@ -945,13 +866,7 @@ async fn an_import_that_dies_leaves_nothing(b: Backend) {
     assert_eq!((lines, batches), (0, 0), "died while writing: none of it");
     // And the same file then imports whole.
     let out = run_ok(
-        trellis(&[
-            "import",
-            "sales",
-            path.to_str().unwrap(),
-            "--database-url",
-            &url,
-        ]),
+        trellis_on(&url, &["import", "sales", path.to_str().unwrap()]),
         "",
     );
     assert!(out.contains(&format!("{n} line(s)")), "{out}");
