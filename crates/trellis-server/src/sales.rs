@@ -68,9 +68,13 @@ const MAX_QUANTITY: i64 = 10_000_000;
 const MAX_PRICE: i64 = 10_000_000_000;
 const MAX_RATE: i64 = 1_000_000;
 
-/// `|x| ≤ max` with at most `decimals` decimals (`x` normalized).
-fn within(x: Decimal, max: i64, decimals: u32) -> bool {
-    x.abs() <= Decimal::from(max) && x.scale() <= decimals
+/// A number of at most `max` (in magnitude) with at most `decimals`
+/// decimals once trailing zeros are dropped.
+fn limited(raw: &str, max: i64, decimals: u32) -> Option<Decimal> {
+    Decimal::from_str(raw)
+        .ok()
+        .map(|x| x.normalize())
+        .filter(|x| x.abs() <= Decimal::from(max) && x.scale() <= decimals)
 }
 
 fn too_large() -> SalesError {
@@ -168,12 +172,7 @@ impl IdSet {
         match self.by_hash.entry(h) {
             Entry::Occupied(o) => {
                 let first = *o.get();
-                let start = if first == 0 {
-                    0
-                } else {
-                    self.ends[first as usize - 1]
-                };
-                if &self.arena[start..self.ends[first as usize]] == id {
+                if self.get(first) == id {
                     return Some(self.tags[first as usize]);
                 }
                 if let Some(j) = self.collided.get(id) {
@@ -192,15 +191,9 @@ impl IdSet {
     }
 }
 
-/// The imported batches, to notice another import or a rollback finishing
-/// while a file is read.
-async fn imported_batches(db: &Db) -> Result<Vec<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM sales_batches WHERE status = 'imported' ORDER BY id")
-            .fetch_all(db.pool())
-            .await?,
-    )
-}
+/// The imported batches: read before a file and again before writing it,
+/// to notice another import or a rollback finishing meanwhile.
+const IMPORTED_BATCHES: &str = "SELECT id FROM sales_batches WHERE status = 'imported' ORDER BY id";
 
 /// Every transaction id imported so far.
 async fn imported_ids(db: &Db) -> Result<IdSet> {
@@ -258,7 +251,9 @@ pub async fn import(
         currencies.insert(r.try_get("from_currency")?);
         currencies.insert(r.try_get("to_currency")?);
     }
-    let batches = imported_batches(db).await?;
+    let batches: Vec<String> = sqlx::query_scalar(IMPORTED_BATCHES)
+        .fetch_all(db.pool())
+        .await?;
     let before = imported_ids(db).await?;
 
     let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
@@ -412,10 +407,9 @@ pub async fn import(
     let batch_id = uuid::Uuid::now_v7().to_string();
     let mut tx = db.begin_write().await?;
     lock_batches(db, &mut tx).await?;
-    let now: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM sales_batches WHERE status = 'imported' ORDER BY id")
-            .fetch_all(&mut *tx)
-            .await?;
+    let now: Vec<String> = sqlx::query_scalar(IMPORTED_BATCHES)
+        .fetch_all(&mut *tx)
+        .await?;
     if now != batches {
         return Err(SalesError::Invalid(
             "another sales import or rollback finished while this file was read: import it again (lines imported since are then skipped)".into(),
@@ -571,20 +565,14 @@ impl<'k> Known<'k> {
                 "sku '{sku}' is in no published program's catalogue"
             ));
         }
-        let quantity = Decimal::from_str(get(7))
-            .ok()
-            .map(|q| q.normalize())
-            .filter(|q| !q.is_zero() && within(*q, MAX_QUANTITY, 4));
+        let quantity = limited(get(7), MAX_QUANTITY, 4).filter(|q| !q.is_zero());
         if quantity.is_none() {
             bad.push(format!(
                 "quantity '{}' is not a non-zero number (negative for a return) of at most 10,000,000 with at most 4 decimals",
                 get(7)
             ));
         }
-        let price = Decimal::from_str(get(8))
-            .ok()
-            .map(|p| p.normalize())
-            .filter(|p| !p.is_sign_negative() && within(*p, MAX_PRICE, 6));
+        let price = limited(get(8), MAX_PRICE, 6).filter(|p| !p.is_sign_negative());
         if price.is_none() {
             bad.push(format!(
                 "unit_price '{}' is not a number from 0 to 10,000,000,000 with at most 6 decimals",
@@ -832,10 +820,7 @@ pub async fn import_fx(db: &Db, source: &str, text: &str) -> Result<usize> {
             let c = get(k).to_ascii_uppercase();
             (c.len() == 3 && c.chars().all(|x| x.is_ascii_uppercase())).then_some(c)
         };
-        let rate = Decimal::from_str(get("rate"))
-            .ok()
-            .map(|r| r.normalize())
-            .filter(|r| *r > Decimal::ZERO && within(*r, MAX_RATE, 10));
+        let rate = limited(get("rate"), MAX_RATE, 10).filter(|r| *r > Decimal::ZERO);
         match (cur("from_currency"), cur("to_currency"), valid_date(get("valid_from")), rate) {
             (Some(f), Some(t), true, Some(rate)) => ok.push((f, t, get("valid_from").to_string(), rate)),
             _ => errors.push(format!(
