@@ -509,10 +509,13 @@ pub async fn incentives(
     // A small file into the full database: half of it imported before.
     let small = dir.join("small.csv");
     {
-        let text = std::fs::read_to_string(&sales_csv).unwrap_or_default();
+        // The first 5,000 lines as they are and renamed (only those are read).
+        let head =
+            std::io::BufRead::lines(std::io::BufReader::new(std::fs::File::open(&sales_csv)?));
         let mut out = String::new();
-        for (i, line) in text.lines().take(5_001).enumerate() {
-            out.push_str(line);
+        for (i, line) in head.take(5_001).enumerate() {
+            let line = line?;
+            out.push_str(&line);
             out.push('\n');
             if i > 0 {
                 out.push_str(&line.replacen('T', "N", 1));
