@@ -167,12 +167,8 @@ pub fn validate(
         }
     }
     let references = input.references.trim().to_string();
-    if references.chars().count() > 2_000 {
-        errors.push(FieldError::new(
-            "references",
-            "too-long",
-            "references: at most 2,000 characters",
-        ));
+    if let Err(e) = crate::validate::max_chars("references", &references, 2_000) {
+        errors.push(e);
     }
     let contact_name = errors.check(Name::parse("contact_name", &input.contact_name, 200));
     let contact_email = errors.check(Email::parse("contact_email", &input.contact_email));
@@ -229,18 +225,6 @@ pub struct ProfileFit {
     pub score: f64,
     pub criteria: Vec<CriterionFit>,
 }
-
-/// The attributes an application form asks for (and profiles can weigh).
-pub const ATTRIBUTES: [&str; 8] = [
-    "employees",
-    "region",
-    "country",
-    "partner_type",
-    "segments",
-    "capabilities",
-    "industries",
-    "certifications",
-];
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0

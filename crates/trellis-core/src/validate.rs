@@ -86,7 +86,15 @@ impl From<FieldError> for FieldErrors {
     }
 }
 
-fn required(field: &str, raw: &str) -> Result<(), FieldError> {
+/// Free text that must be given, trimmed, of at most `max` characters.
+pub fn text(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
+    required(field, raw)?;
+    let t = raw.trim();
+    max_chars(field, t, max)?;
+    Ok(t.to_string())
+}
+
+pub fn required(field: &str, raw: &str) -> Result<(), FieldError> {
     if raw.trim().is_empty() {
         Err(FieldError::new(
             field,
@@ -98,7 +106,7 @@ fn required(field: &str, raw: &str) -> Result<(), FieldError> {
     }
 }
 
-fn max_chars(field: &str, raw: &str, max: usize) -> Result<(), FieldError> {
+pub fn max_chars(field: &str, raw: &str, max: usize) -> Result<(), FieldError> {
     if raw.chars().count() > max {
         Err(FieldError::new(
             field,

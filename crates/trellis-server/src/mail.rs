@@ -28,6 +28,11 @@ const BATCH: i64 = 50;
 /// they are erased once the message is sent.
 pub const INVITE_PATH: &str = "/invite/";
 
+/// The link that accepts an invitation, on the server at `public_url`.
+pub fn invite_url(public_url: &str, token: &str) -> String {
+    format!("{public_url}{INVITE_PATH}{token}")
+}
+
 /// Sends e-mail over SMTP.
 #[derive(Clone)]
 pub struct Mailer {

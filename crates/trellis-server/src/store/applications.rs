@@ -16,7 +16,6 @@ use trellis_core::matching::{Customer, Index, Kind};
 use trellis_core::org::{PartnerStatus, Role};
 use trellis_core::program::Program;
 use trellis_core::recruit::{Application, ProfileFit, Stage};
-use trellis_core::FieldError;
 use utoipa::ToSchema;
 
 /// Applications accepted from one address per hour.
@@ -351,24 +350,8 @@ pub async fn decide(
     decision: Decision,
     program: Option<&Program>,
 ) -> StoreResult<Decided> {
-    let reason_of = |r: &str, field: &'static str| -> StoreResult<String> {
-        let r = r.trim();
-        if r.is_empty() {
-            Err(StoreError::Invalid(
-                FieldError::new(field, "required", format!("{field} is required")).into(),
-            ))
-        } else if r.chars().count() > 2_000 {
-            Err(StoreError::Invalid(
-                FieldError::new(
-                    field,
-                    "too-long",
-                    format!("{field}: at most 2,000 characters"),
-                )
-                .into(),
-            ))
-        } else {
-            Ok(r.to_string())
-        }
+    let reason_of = |r: &str| -> StoreResult<String> {
+        trellis_core::validate::text("reason", r, 2_000).map_err(|e| StoreError::Invalid(e.into()))
     };
     let mut tx = db.begin_write().await?;
     let row = sqlx::query(&format!("{SELECT} WHERE a.id = $1"))
@@ -384,7 +367,6 @@ pub async fn decide(
         });
     }
     let a = &rec.application;
-    let program_id: Option<String> = row.try_get::<Option<String>, _>("program_id")?;
     let (status, reason, mail, partner, token) = match decision {
         Decision::Approve { channel_manager_id } => {
             let cm = channel_manager_id
@@ -425,7 +407,7 @@ pub async fn decide(
                 "application approved",
             )
             .await?;
-            if let (Some(p), Some(pid)) = (program, &program_id) {
+            if let Some(p) = program {
                 super::onboarding::create_plan(
                     &mut tx,
                     &partner.id,
@@ -433,16 +415,15 @@ pub async fn decide(
                 )
                 .await?;
                 if let Some(segment) = a.segments.first() {
-                    sqlx::query(
-                        "INSERT INTO partner_programs (partner_id, program_id, partner_type, segment, level, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, NULL, $5, $5)",
+                    super::programs::enroll_in(
+                        &mut tx,
+                        actor,
+                        &partner.id,
+                        p.program.id.get_ref(),
+                        &a.partner_type,
+                        segment,
+                        None,
                     )
-                    .bind(&partner.id)
-                    .bind(pid)
-                    .bind(&a.partner_type)
-                    .bind(segment)
-                    .bind(db::now())
-                    .execute(&mut *tx)
                     .await?;
                 }
             }
@@ -467,7 +448,7 @@ pub async fn decide(
             )
         }
         Decision::Reject { reason } => {
-            let reason = reason_of(&reason, "reason")?;
+            let reason = reason_of(&reason)?;
             let body = format!(
                 "Dear {},\n\nthank you for your interest. We are not able to accept the application of {} at this time:\n\n{}",
                 a.contact_name, a.company, reason
@@ -481,7 +462,7 @@ pub async fn decide(
             )
         }
         Decision::MoreInfo { question } => {
-            let question = reason_of(&question, "reason")?;
+            let question = reason_of(&question)?;
             let body = format!(
                 "Dear {},\n\nbefore we can decide on the application of {}, we need to know more:\n\n{}\n\nPlease answer this e-mail.",
                 a.contact_name, a.company, question

@@ -608,9 +608,34 @@ pub async fn enroll(
     level: Option<&str>,
 ) -> StoreResult<Enrollment> {
     let mut tx = db.begin_write().await?;
+    let after = enroll_in(
+        &mut tx,
+        actor,
+        partner_id,
+        slug,
+        partner_type,
+        segment,
+        level,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// [`enroll`] within a transaction (approving an application enrolls the
+/// new partner with everything else it does).
+pub async fn enroll_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    actor: &Actor,
+    partner_id: &str,
+    slug: &str,
+    partner_type: &str,
+    segment: &str,
+    level: Option<&str>,
+) -> StoreResult<Enrollment> {
     let program_id: String = sqlx::query_scalar("SELECT id FROM programs WHERE slug = $1")
         .bind(slug)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?
         .ok_or(StoreError::NotFound("program"))?;
     let select = "SELECT e.*, p.slug, p.name FROM partner_programs e JOIN programs p ON p.id = e.program_id \
@@ -618,7 +643,7 @@ pub async fn enroll(
     let before = sqlx::query(select)
         .bind(partner_id)
         .bind(&program_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?
         .as_ref()
         .map(enrollment_from_row)
@@ -635,7 +660,7 @@ pub async fn enroll(
         .bind(&now)
         .bind(partner_id)
         .bind(&program_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     } else {
         sqlx::query(
@@ -648,18 +673,18 @@ pub async fn enroll(
         .bind(segment)
         .bind(level)
         .bind(&now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     let after = sqlx::query(select)
         .bind(partner_id)
         .bind(&program_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     let after = enrollment_from_row(&after)?;
     let json = |e: &Enrollment| serde_json::json!({"program": e.program, "partner_type": e.partner_type, "segment": e.segment, "level": e.level});
     audit::record(
-        &mut tx,
+        tx,
         actor,
         Change {
             action: "partner.enroll",
@@ -671,6 +696,5 @@ pub async fn enroll(
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }

@@ -208,6 +208,17 @@ async fn apply_review_approve_and_onboard_to_performing(b: Backend) {
         .get(&format!("/api/v1/partners/{pid}/programs"), &boss)
         .await;
     assert_eq!(progs.body[0]["enrollment"]["segment"], "dach-midmarket");
+    let enrolled: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'partner.enroll' AND partner_id = $1",
+    )
+    .bind(&pid)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        enrolled, 1,
+        "the enrollment at approval is audited like any other"
+    );
 
     // The agreement: the reseller version beats the one for every type.
     let all = app

@@ -257,7 +257,7 @@ pub async fn decide_application(
         partner_id: d.partner.map(|p| p.id),
         invite_url: d
             .invite_token
-            .map(|t| format!("{}/invite/{t}", state.config.public_url())),
+            .map(|t| crate::mail::invite_url(&state.config.public_url(), &t)),
         application: d.application,
     }))
 }

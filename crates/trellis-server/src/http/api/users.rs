@@ -107,7 +107,7 @@ pub(crate) async fn invite_into_partner(
     let (user, token) = users::invite(&state.db, actor, new).await?;
     Ok(Invitation {
         user,
-        invite_url: format!("{}/invite/{token}", state.config.public_url()),
+        invite_url: crate::mail::invite_url(&state.config.public_url(), &token),
     })
 }
 
@@ -127,7 +127,7 @@ pub(crate) async fn invite_vendor(
     let (user, token) = users::invite(&state.db, actor, new).await?;
     Ok(Invitation {
         user,
-        invite_url: format!("{}/invite/{token}", state.config.public_url()),
+        invite_url: crate::mail::invite_url(&state.config.public_url(), &token),
     })
 }
 
