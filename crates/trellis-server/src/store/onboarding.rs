@@ -120,6 +120,15 @@ where
 }
 
 /// A partner's checklist, stage and stage history.
+/// Whether the partner has an onboarding checklist (one query).
+pub async fn has_checklist(db: &Db, partner_id: &str) -> StoreResult<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM onboarding_tasks WHERE partner_id = $1")
+        .bind(partner_id)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n > 0)
+}
+
 pub async fn get(db: &Db, partner_id: &str) -> StoreResult<Onboarding> {
     let stage: Option<String> = sqlx::query_scalar("SELECT stage FROM partners WHERE id = $1")
         .bind(partner_id)

@@ -459,8 +459,8 @@ async fn home(State(state): State<AppState>, who: PortalUser) -> Redirect {
                 partner_store::get(&state.db, id).await,
                 Ok(Some(p)) if p.stage == trellis_core::recruit::Stage::Formation
             ) && matches!(
-                crate::store::onboarding::get(&state.db, id).await,
-                Ok(o) if o.total > 0
+                crate::store::onboarding::has_checklist(&state.db, id).await,
+                Ok(true)
             );
             if forming {
                 Redirect::to(&format!("/partners/{id}/onboarding"))
