@@ -242,23 +242,29 @@ pub async fn create(State(state): State<AppState>, f: CsrfForm<NewAgreementForm>
 }
 
 /// The agreement if the user may read it: vendor users any, partner users
-/// those for their type.
+/// those for their type (with their partner, loaded for the check).
 async fn readable(
     state: &AppState,
     who: &PortalUser,
     id: &str,
-) -> Result<agreements::Agreement, Response> {
+) -> Result<
+    (
+        agreements::Agreement,
+        Option<crate::store::partners::Partner>,
+    ),
+    Response,
+> {
     let a = match agreements::get(&state.db, id).await {
         Ok(Some(a)) => a,
         Ok(None) => return Err(not_found_page(state)),
         Err(e) => return Err(internal_page(state, e)),
     };
     if who.principal.is_vendor() {
-        return Ok(a);
+        return Ok((a, None));
     }
     let pid = who.user.partner_id.clone().unwrap_or_default();
     match load_visible(state, who, &pid).await {
-        Ok(p) if agreements::applies_to(&a, &p.partner_type) => Ok(a),
+        Ok(p) if agreements::applies_to(&a, &p.partner_type) => Ok((a, Some(p))),
         Ok(_) => Err(not_found_page(state)),
         Err(r) => Err(r),
     }
@@ -270,19 +276,15 @@ pub async fn agreement(
     who: PortalUser,
     Path(id): Path<String>,
 ) -> Response {
-    let a = match readable(&state, &who, &id).await {
+    let (a, partner) = match readable(&state, &who, &id).await {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let (acceptance, current, can_accept) = match &who.user.partner_id {
-        Some(pid) => {
-            let acc = match agreements::acceptances(&state.db, pid).await {
+    let (acceptance, current, can_accept) = match &partner {
+        Some(p) => {
+            let acc = match agreements::acceptances(&state.db, &p.id).await {
                 Ok(list) => list.into_iter().find(|x| x.agreement_id == a.id),
                 Err(e) => return internal_page(&state, e),
-            };
-            let p = match load_visible(&state, &who, pid).await {
-                Ok(p) => p,
-                Err(r) => return r,
             };
             let current = match agreements::current_for(&state.db, &p.partner_type).await {
                 Ok(c) => c.is_some_and(|c| c.id == a.id),
@@ -347,7 +349,7 @@ pub async fn download(
     who: PortalUser,
     Path(id): Path<String>,
 ) -> Response {
-    let a = match readable(&state, &who, &id).await {
+    let (a, _) = match readable(&state, &who, &id).await {
         Ok(a) => a,
         Err(r) => return r,
     };
