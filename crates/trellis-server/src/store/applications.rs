@@ -180,6 +180,45 @@ pub struct Submission<'a> {
 }
 
 /// Stores an application and queues the confirmation to the applicant.
+/// What became of an application sent to [`apply`].
+pub enum Outcome {
+    Submitted(Box<ApplicationRecord>),
+    /// [`MAX_PER_HOUR_PER_ADDRESS`] reached: nothing was stored.
+    TooMany,
+}
+
+/// Takes an application to `program` (published as `slug`) from address
+/// `ip`: throttled per address, checked (`StoreError::Invalid` names each
+/// field), scored against the ideal profiles, checked for duplicates and
+/// stored (`StoreError::Conflict` when the company has one open). The API
+/// and the public page share it.
+pub async fn apply(
+    db: &Db,
+    slug: &str,
+    program: &Program,
+    input: &trellis_core::recruit::ApplicationInput,
+    ip: &str,
+) -> StoreResult<Outcome> {
+    if recent_from(db, ip).await? >= MAX_PER_HOUR_PER_ADDRESS {
+        return Ok(Outcome::TooMany);
+    }
+    let app = trellis_core::recruit::validate(input, Some(program)).map_err(StoreError::Invalid)?;
+    let fit = trellis_core::recruit::fit(program, &app);
+    let duplicates = duplicates(db, &app).await?;
+    let rec = submit(
+        db,
+        Submission {
+            program: Some(slug),
+            application: &app,
+            fit: &fit,
+            duplicates: &duplicates,
+            ip,
+        },
+    )
+    .await?;
+    Ok(Outcome::Submitted(Box::new(rec)))
+}
+
 pub async fn submit(db: &Db, s: Submission<'_>) -> StoreResult<ApplicationRecord> {
     let a = s.application;
     let id = uuid::Uuid::now_v7().to_string();

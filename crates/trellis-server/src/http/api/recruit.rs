@@ -8,7 +8,7 @@ use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiUser};
 use crate::http::AppState;
 use crate::store::agreements::{self, Acceptance, Agreement};
-use crate::store::applications::{self, ApplicationRecord, Decided, Decision, Submission};
+use crate::store::applications::{self, ApplicationRecord, Decided, Decision};
 use crate::store::onboarding::{self, Onboarding};
 use crate::store::{Actor, StoreError};
 use axum::extract::{ConnectInfo, Path, State};
@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use trellis_core::recruit::{self, ApplicationInput};
+use trellis_core::recruit::ApplicationInput;
 use utoipa::ToSchema;
 
 /// Decides an application with the program it followed (if still published).
@@ -99,9 +99,6 @@ pub async fn apply(
 ) -> ApiResult<(StatusCode, Json<Applied>)> {
     let (_, program) = published_program(&state, body.program.trim()).await?;
     let ip = crate::http::portal::login::client_ip(&state, &headers, peer);
-    if applications::recent_from(&state.db, &ip).await? >= applications::MAX_PER_HOUR_PER_ADDRESS {
-        return Err(ApiError::TooManyRequests { retry_after: 3600 });
-    }
     let input = ApplicationInput {
         company: body.company,
         domain: body.domain,
@@ -116,20 +113,13 @@ pub async fn apply(
         contact_name: body.contact_name,
         contact_email: body.contact_email,
     };
-    let app = recruit::validate(&input, Some(&program))?;
-    let fit = recruit::fit(&program, &app);
-    let duplicates = applications::duplicates(&state.db, &app).await?;
-    let rec = applications::submit(
-        &state.db,
-        Submission {
-            program: Some(body.program.trim()),
-            application: &app,
-            fit: &fit,
-            duplicates: &duplicates,
-            ip: &ip,
-        },
-    )
-    .await?;
+    let rec =
+        match applications::apply(&state.db, body.program.trim(), &program, &input, &ip).await? {
+            applications::Outcome::Submitted(rec) => rec,
+            applications::Outcome::TooMany => {
+                return Err(ApiError::TooManyRequests { retry_after: 3600 })
+            }
+        };
     Ok((
         StatusCode::CREATED,
         Json(Applied {

@@ -4,7 +4,7 @@
 use super::login::{client_ip, pre_session_csrf, pre_session_csrf_ok};
 use super::{error_map, internal_page, message_page, not_found_page, render, PortalUser};
 use crate::http::AppState;
-use crate::store::applications::{self, Decision, Submission};
+use crate::store::applications::{self, Decision};
 use crate::store::{programs, users, StoreError};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use trellis_core::program::Program;
-use trellis_core::recruit::{self, ApplicationInput};
+use trellis_core::recruit::ApplicationInput;
 use trellis_core::FieldErrors;
 
 /// The hidden field people never fill in and form robots do.
@@ -206,18 +206,6 @@ pub async fn submit(
         return thanks(&state, &input.company);
     }
     let ip = client_ip(&state, &headers, peer);
-    match applications::recent_from(&state.db, &ip).await {
-        Ok(n) if n >= applications::MAX_PER_HOUR_PER_ADDRESS => {
-            return message_page(
-                &state,
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many applications",
-                "We received several applications from your network in the last hour. Please try again later or write to us.",
-            )
-        }
-        Ok(_) => {}
-        Err(e) => return internal_page(&state, e),
-    }
     let rerender = |errors: &FieldErrors, status: StatusCode| {
         render(
             &state,
@@ -229,28 +217,15 @@ pub async fn submit(
             },
         )
     };
-    let app = match recruit::validate(&input, Some(&p.program)) {
-        Ok(a) => a,
-        Err(errors) => return rerender(&errors, StatusCode::UNPROCESSABLE_ENTITY),
-    };
-    let fit = recruit::fit(&p.program, &app);
-    let duplicates = match applications::duplicates(&state.db, &app).await {
-        Ok(d) => d,
-        Err(e) => return internal_page(&state, e),
-    };
-    let saved = applications::submit(
-        &state.db,
-        Submission {
-            program: Some(&p.slug),
-            application: &app,
-            fit: &fit,
-            duplicates: &duplicates,
-            ip: &ip,
-        },
-    )
-    .await;
-    match saved {
-        Ok(_) => thanks(&state, &app.company),
+    match applications::apply(&state.db, &p.slug, &p.program, &input, &ip).await {
+        Ok(applications::Outcome::Submitted(rec)) => thanks(&state, &rec.application.company),
+        Ok(applications::Outcome::TooMany) => message_page(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many applications",
+            "We received several applications from your network in the last hour. Please try again later or write to us.",
+        ),
+        Err(StoreError::Invalid(errors)) => rerender(&errors, StatusCode::UNPROCESSABLE_ENTITY),
         Err(StoreError::Conflict { field, message }) => rerender(
             &trellis_core::FieldError::new(field, "already-exists", message).into(),
             StatusCode::CONFLICT,
