@@ -67,19 +67,9 @@ pub(crate) async fn create_plan(
 ) -> StoreResult<usize> {
     let mut n = 0;
     for (i, t) in tasks.iter().enumerate() {
-        let exists: Option<String> = sqlx::query_scalar(
-            "SELECT task_id FROM onboarding_tasks WHERE partner_id = $1 AND task_id = $2",
-        )
-        .bind(partner_id)
-        .bind(t.id.get_ref())
-        .fetch_optional(&mut **tx)
-        .await?;
-        if exists.is_some() {
-            continue;
-        }
-        sqlx::query(
+        n += sqlx::query(
             "INSERT INTO onboarding_tasks (partner_id, task_id, position, name, description, event) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (partner_id, task_id) DO NOTHING",
         )
         .bind(partner_id)
         .bind(t.id.get_ref())
@@ -88,8 +78,8 @@ pub(crate) async fn create_plan(
         .bind(&t.description)
         .bind(t.event.as_str())
         .execute(&mut **tx)
-        .await?;
-        n += 1;
+        .await?
+        .rows_affected() as usize;
     }
     Ok(n)
 }
