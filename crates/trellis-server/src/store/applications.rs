@@ -436,7 +436,8 @@ pub async fn decide(
                 },
             )
             .await?;
-            super::onboarding::record_stage(
+            // The partner is inserted in formation: only its history starts here.
+            super::onboarding::log_stage(
                 &mut tx,
                 actor,
                 &partner.id,

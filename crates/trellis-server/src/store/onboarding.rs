@@ -174,19 +174,19 @@ pub(crate) async fn record_stage(
     tx: &mut Tx,
     actor: &Actor,
     partner_id: &str,
-    from: Option<Stage>,
+    from: Stage,
     to: Stage,
     rule: Option<&str>,
     reason: &str,
 ) -> StoreResult<()> {
     let changed = sqlx::query(
-        "UPDATE partners SET stage = $1, status = $2, updated_at = $3 WHERE id = $4 AND stage = COALESCE($5, stage)",
+        "UPDATE partners SET stage = $1, status = $2, updated_at = $3 WHERE id = $4 AND stage = $5",
     )
     .bind(to.as_str())
     .bind(status_for(to).as_str())
     .bind(db::now())
     .bind(partner_id)
-    .bind(from.map(Stage::as_str))
+    .bind(from.as_str())
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -196,6 +196,20 @@ pub(crate) async fn record_stage(
             message: "the partnership moved meanwhile; reload and try again".into(),
         });
     }
+    log_stage(tx, actor, partner_id, Some(from), to, rule, reason).await
+}
+
+/// The stage history and audit entry of a move; the partner row already
+/// says `to` (a new partner is inserted in its first stage).
+pub(crate) async fn log_stage(
+    tx: &mut Tx,
+    actor: &Actor,
+    partner_id: &str,
+    from: Option<Stage>,
+    to: Stage,
+    rule: Option<&str>,
+    reason: &str,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO partner_stage_events (id, partner_id, at, actor_email, from_stage, to_stage, rule, reason) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -256,7 +270,7 @@ pub(crate) async fn advance_by_rule(
             .fetch_one(&mut **tx)
             .await?;
     if let Some((to, rule)) = stage_by_rule(stage, total > 0 && open == 0, won as u64) {
-        record_stage(tx, actor, partner_id, Some(stage), to, Some(rule), rule).await?;
+        record_stage(tx, actor, partner_id, stage, to, Some(rule), rule).await?;
     }
     Ok(())
 }
@@ -353,16 +367,7 @@ pub async fn move_stage(
     let from = stage_in(&mut tx, partner_id).await?;
     from.move_to(to, reason)
         .map_err(|e: FieldError| StoreError::Invalid(e.into()))?;
-    record_stage(
-        &mut tx,
-        actor,
-        partner_id,
-        Some(from),
-        to,
-        None,
-        reason.trim(),
-    )
-    .await?;
+    record_stage(&mut tx, actor, partner_id, from, to, None, reason.trim()).await?;
     tx.commit().await?;
     Ok(())
 }
