@@ -5,7 +5,9 @@
 //! the authorization policy that every HTTP handler consults.
 
 pub mod access;
+pub mod accounts;
 pub mod country;
+pub mod csvfile;
 pub mod deals;
 pub mod incentives;
 pub mod matching;

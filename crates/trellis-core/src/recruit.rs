@@ -8,13 +8,22 @@ use crate::validate::{Email, FieldError, FieldErrors, Name};
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
-/// An application as submitted (form or API).
+/// An application to become a partner, as submitted (form or API).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ApplyRequest))]
+#[serde(deny_unknown_fields)]
 pub struct ApplicationInput {
+    /// The published program applied to (`[program].id`).
+    pub program: String,
     pub company: String,
+    /// Web domain or URL of the company (not a webmail domain).
     pub domain: String,
+    /// ISO 3166-1 alpha-2.
     pub country: String,
+    /// Number of employees.
     pub employees: String,
+    /// A partner type of the program.
     pub partner_type: String,
     #[serde(default)]
     pub capabilities: Vec<String>,
@@ -22,6 +31,7 @@ pub struct ApplicationInput {
     pub industries: Vec<String>,
     #[serde(default)]
     pub certifications: Vec<String>,
+    /// Segment ids of the program the company targets.
     #[serde(default)]
     pub segments: Vec<String>,
     #[serde(default)]
@@ -370,6 +380,28 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// The administrative status of a partner in this stage.
+    pub fn partner_status(self) -> crate::org::PartnerStatus {
+        use crate::org::PartnerStatus;
+        match self {
+            Stage::Formation => PartnerStatus::Onboarding,
+            Stage::Enablement | Stage::Performing | Stage::Renewal => PartnerStatus::Active,
+            Stage::Suspended => PartnerStatus::Suspended,
+            Stage::Terminated => PartnerStatus::Terminated,
+        }
+    }
+
+    /// The stage a partner created with `status` starts in.
+    pub fn of_new_partner(status: crate::org::PartnerStatus) -> Stage {
+        use crate::org::PartnerStatus;
+        match status {
+            PartnerStatus::Active => Stage::Performing,
+            PartnerStatus::Suspended => Stage::Suspended,
+            PartnerStatus::Terminated => Stage::Terminated,
+            PartnerStatus::Prospect | PartnerStatus::Onboarding => Stage::Formation,
+        }
+    }
+
     pub const ALL: [Stage; 6] = [
         Stage::Formation,
         Stage::Enablement,

@@ -86,6 +86,14 @@ impl From<FieldError> for FieldErrors {
     }
 }
 
+/// Trimmed text of an optional field, `None` when absent or blank.
+pub fn non_empty(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
 /// Free text that must be given, trimmed, of at most `max` characters.
 pub fn text(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
     required(field, raw)?;

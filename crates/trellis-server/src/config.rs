@@ -213,17 +213,17 @@ impl Config {
     }
 
     /// The SMTP sender, if `smtp_url` is set.
-    pub fn mailer(&self) -> Result<Option<crate::mail::Mailer>, ConfigError> {
-        let invalid = |e: crate::mail::MailConfigError| ConfigError::Invalid {
+    pub fn mailer(&self) -> Result<Option<crate::jobs::mail::Mailer>, ConfigError> {
+        let invalid = |e: crate::jobs::mail::MailConfigError| ConfigError::Invalid {
             key: e.key.into(),
             message: e.message,
         };
         match &self.smtp_url {
-            Some(url) => crate::mail::Mailer::new(url, &self.mail_from)
+            Some(url) => crate::jobs::mail::Mailer::new(url, &self.mail_from)
                 .map(Some)
                 .map_err(invalid),
             // Checks the sender all the same.
-            None => crate::mail::Mailer::new("smtp://localhost", &self.mail_from)
+            None => crate::jobs::mail::Mailer::new("smtp://localhost", &self.mail_from)
                 .map(|_| None)
                 .map_err(invalid),
         }

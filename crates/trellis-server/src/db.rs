@@ -52,8 +52,6 @@ pub enum DbError {
     },
     #[error("migration {version} ({name}) was changed after it was applied (checksum differs)")]
     MigrationChanged { version: i64, name: &'static str },
-    #[error("moving stored sales lines into segments: {0}")]
-    Convert(String),
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
 }
@@ -66,6 +64,8 @@ struct Migration {
 }
 
 /// Every migration, in order. Never edit one that has landed: add a new one.
+/// Where the SQL is the same for both backends it is one file in
+/// `migrations/portable/`; otherwise one per backend.
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -88,26 +88,32 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 4,
         name: "mail",
-        sqlite: include_str!("../migrations/sqlite/0004_mail.sql"),
-        postgres: include_str!("../migrations/postgres/0004_mail.sql"),
+        sqlite: include_str!("../migrations/portable/0004_mail.sql"),
+        postgres: include_str!("../migrations/portable/0004_mail.sql"),
     },
     Migration {
         version: 5,
         name: "recruit",
-        sqlite: include_str!("../migrations/sqlite/0005_recruit.sql"),
-        postgres: include_str!("../migrations/postgres/0005_recruit.sql"),
+        sqlite: include_str!("../migrations/portable/0005_recruit.sql"),
+        postgres: include_str!("../migrations/portable/0005_recruit.sql"),
     },
     Migration {
         version: 6,
         name: "incentives",
-        sqlite: include_str!("../migrations/sqlite/0006_incentives.sql"),
-        postgres: include_str!("../migrations/postgres/0006_incentives.sql"),
+        sqlite: include_str!("../migrations/portable/0006_incentives.sql"),
+        postgres: include_str!("../migrations/portable/0006_incentives.sql"),
     },
     Migration {
         version: 7,
         name: "sales segments",
         sqlite: include_str!("../migrations/sqlite/0007_sales_segments.sql"),
         postgres: include_str!("../migrations/postgres/0007_sales_segments.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "drop sales lines",
+        sqlite: include_str!("../migrations/portable/0008_drop_sales_lines.sql"),
+        postgres: include_str!("../migrations/portable/0008_drop_sales_lines.sql"),
     },
 ];
 
@@ -231,9 +237,6 @@ impl Db {
             tracing::info!(version = m.version, name = m.name, "applied migration");
             applied += 1;
         }
-        crate::sales::move_legacy_lines(self)
-            .await
-            .map_err(|e| DbError::Convert(e.to_string()))?;
         Ok(applied)
     }
 
@@ -262,16 +265,20 @@ pub fn opt_str(row: &AnyRow, col: &str) -> Result<Option<String>, sqlx::Error> {
     row.try_get::<Option<String>, _>(col)
 }
 
-/// True when the error is a unique-constraint violation on either backend.
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(d) => {
-            d.kind() == sqlx::error::ErrorKind::UniqueViolation
-                || d.code().as_deref() == Some("23505")
-                || d.message().contains("UNIQUE constraint failed")
-        }
-        _ => false,
+/// The unique constraint a write violated, as each backend names it:
+/// PostgreSQL the constraint or index (`partners_slug_key`), SQLite its
+/// columns (`partners.slug`).
+pub fn violated_unique(e: &sqlx::Error) -> Option<String> {
+    let sqlx::Error::Database(d) = e else {
+        return None;
+    };
+    if let Some(cols) = d.message().strip_prefix("UNIQUE constraint failed: ") {
+        return Some(cols.to_string());
     }
+    if d.kind() == sqlx::error::ErrorKind::UniqueViolation || d.code().as_deref() == Some("23505") {
+        return Some(d.constraint().unwrap_or_default().to_string());
+    }
+    None
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.

@@ -2,13 +2,14 @@
 //! different types and regions, and users for every role. Loading is
 //! idempotent: a database that already has the demo is left alone.
 
+use crate::app::{self, App, AppError, AppResult};
 use crate::auth;
-use crate::db::Db;
 use crate::store::partners::{self, NewPartner};
-use crate::store::programs::{self, Checked};
-use crate::store::users::{self, NewUser};
-use crate::store::{Actor, StoreError, StoreResult};
+use crate::store::users::NewUser;
+use crate::store::Actor;
+use trellis_core::access::Principal;
 use trellis_core::org::{PartnerStatus, Role};
+use trellis_core::program::Checked;
 
 /// The password of every demo user. Printed at start-up; never use it for real data.
 pub const DEMO_PASSWORD: &str = "trellis-demo-2027";
@@ -224,21 +225,14 @@ const ENROLLMENTS: &[(&str, &str, &str, &str, Option<&str>)] = &[
 /// Publishes the example programs, adds a draft with a change to the first
 /// (so history, diff and the incentives what-if have something to show) and
 /// enrolls demo partners.
-async fn load_programs(db: &Db, actor: &Actor) -> StoreResult<()> {
+async fn load_programs(app: &App, who: &Principal, actor: &Actor) -> AppResult<()> {
     let invalid = |e: trellis_core::program::ParseError| {
-        StoreError::Internal(format!("a demo program does not parse: {e}"))
+        AppError::internal(format!("a demo program does not parse: {e}"))
     };
     for src in PROGRAMS {
         let checked = Checked::new(src.to_string()).map_err(invalid)?;
-        let v = programs::save_draft(db, actor, &checked).await?;
-        programs::publish(db, actor, &v.program, v.number)
-            .await
-            .map_err(|e| match e {
-                programs::PublishError::Store(e) => e,
-                programs::PublishError::HasErrors(_) => {
-                    StoreError::Internal(format!("demo program {} has errors", v.program))
-                }
-            })?;
+        let v = app::programs::save_draft(app, actor, &checked).await?;
+        app::programs::publish(app, who, actor, &v.program, v.number).await?;
     }
     let next = PROGRAMS[0]
         .replacen("version = \"2027.1\"", "version = \"2027.2\"", 1)
@@ -254,12 +248,15 @@ async fn load_programs(db: &Db, actor: &Actor) -> StoreResult<()> {
             "element = \"mdf\"\nrate_pct = 3",
             1,
         );
-    programs::save_draft(db, actor, &Checked::new(next).map_err(invalid)?).await?;
+    app::programs::save_draft(app, actor, &Checked::new(next).map_err(invalid)?).await?;
     for (slug, program, ty, segment, level) in ENROLLMENTS {
-        let partner = partners::get_by_slug(db, slug)
-            .await?
-            .ok_or(StoreError::NotFound("demo partner"))?;
-        programs::enroll(db, actor, &partner.id, program, ty, segment, *level).await?;
+        let partner = demo_partner(app, slug).await?;
+        let body = app::programs::EnrollRequest {
+            partner_type: ty.to_string(),
+            segment: segment.to_string(),
+            level: level.map(str::to_string),
+        };
+        app::programs::enroll(app, who, actor, &partner, program, &body).await?;
     }
     Ok(())
 }
@@ -276,18 +273,24 @@ as shown on the partner's statement.\n\n\
 One year, renewed unless either side ends it with 90 days' notice.\n";
 
 /// Agreements and two applications waiting for review (one a likely duplicate).
-async fn load_recruiting(db: &Db, actor: &Actor) -> StoreResult<()> {
-    crate::store::agreements::create(db, actor, "*", "Aurora partner agreement", AGREEMENT).await?;
-    crate::store::agreements::create(
-        db,
-        actor,
-        "reseller",
-        "Aurora reseller agreement",
-        &AGREEMENT.replace("# Aurora partner agreement", "# Aurora reseller agreement"),
-    )
-    .await?;
+async fn load_recruiting(app: &App, who: &Principal, actor: &Actor) -> AppResult<()> {
+    for (partner_type, title, body) in [
+        ("*", "Aurora partner agreement", AGREEMENT.to_string()),
+        (
+            "reseller",
+            "Aurora reseller agreement",
+            AGREEMENT.replace("# Aurora partner agreement", "# Aurora reseller agreement"),
+        ),
+    ] {
+        let new = app::agreements::NewAgreement {
+            partner_type: partner_type.into(),
+            title: title.into(),
+            body,
+        };
+        app::agreements::create(app, who, actor, &new).await?;
+    }
     let program = trellis_core::program::parse(PROGRAMS[0])
-        .map_err(|e| StoreError::Internal(format!("demo program: {e}")))?;
+        .map_err(|e| AppError::internal(format!("demo program: {e}")))?;
     let applicants = [
         (
             "Kovalo Cloud GmbH",
@@ -321,15 +324,15 @@ async fn load_recruiting(db: &Db, actor: &Actor) -> StoreResult<()> {
             contact_email: email.into(),
             ..Default::default()
         };
-        let app =
-            trellis_core::recruit::validate(&input, Some(&program)).map_err(StoreError::Invalid)?;
-        let fit = trellis_core::recruit::fit(&program, &app);
-        let duplicates = crate::store::applications::duplicates(db, &app).await?;
-        crate::store::applications::submit(
-            db,
+        // Submitted as the public form would, without its per-address limit.
+        let a = trellis_core::recruit::validate(&input, Some(&program))?;
+        let fit = trellis_core::recruit::fit(&program, &a);
+        let duplicates = app::recruit::duplicates(app, &a).await?;
+        app::recruit::submit(
+            app,
             crate::store::applications::Submission {
                 program: Some("aurora-cloud"),
-                application: &app,
+                application: &a,
                 fit: &fit,
                 duplicates: &duplicates,
                 ip: "192.0.2.10",
@@ -351,49 +354,37 @@ D-1007,2027-03-02,thames-valley-solutions,Avon Freight Ltd,avonfreight.co.uk,GB,
 ";
 
 /// Sales-out lines, FX rates and draft statements for 2027-Q1.
-async fn load_sales(db: &Db, actor: &Actor) -> StoreResult<()> {
-    let fail = |e: crate::sales::SalesError| StoreError::Internal(format!("demo sales: {e}"));
-    crate::sales::import_fx(
-        db,
+async fn load_sales(app: &App, actor: &Actor) -> AppResult<()> {
+    use app::incentives::{calculate, fx, import, UnknownSku};
+    fx::import(
+        app,
         "demo-fx.csv",
         "from_currency,to_currency,valid_from,rate\nEUR,USD,2026-01-01,1.0850\nGBP,USD,2026-01-01,1.2700\n",
     )
-    .await
-    .map_err(fail)?;
-    crate::sales::import(
-        db,
+    .await?;
+    import::import(
+        app,
         actor,
         "demo-sales.csv",
         DEMO_SALES.as_bytes(),
-        crate::sales::UnknownSku::Reject,
+        UnknownSku::Reject,
         &mut |_, _| {},
     )
-    .await
-    .map_err(fail)?;
-    let program = trellis_core::program::parse(PROGRAMS[0])
-        .map_err(|e| StoreError::Internal(format!("demo program: {e}")))?;
-    let id: String = sqlx::query_scalar("SELECT id FROM programs WHERE slug = 'aurora-cloud'")
-        .fetch_one(db.pool())
-        .await?;
-    let period =
-        trellis_core::incentives::Period::parse("2027-Q1").map_err(StoreError::Internal)?;
-    let mut calc = crate::sales::calculate(db, &id, &program, &period)
-        .await
-        .map_err(fail)?;
-    calc.version = programs::published(db, "aurora-cloud")
-        .await?
-        .map(|v| v.meta.number)
-        .unwrap_or(1);
-    crate::sales::save_drafts(db, &id, &calc)
-        .await
-        .map_err(fail)?;
+    .await?;
+    calculate::run(app, "2027-Q1", Some("aurora-cloud"), false).await?;
     Ok(())
 }
 
+async fn demo_partner(app: &App, slug: &str) -> AppResult<partners::Partner> {
+    partners::get_by_slug(&app.db, slug)
+        .await?
+        .ok_or(AppError::NotFound("demo partner"))
+}
+
 /// The vendor's accounts and a few registrations, one of them in conflict.
-async fn load_deals(db: &Db, actor: &Actor) -> StoreResult<()> {
-    use crate::store::accounts::{self, NewAccount};
-    use crate::store::deals::{self, NewDeal};
+async fn load_deals(app: &App, actor: &Actor) -> AppResult<()> {
+    use trellis_core::accounts::NewAccount;
+    use trellis_core::deals::Registration;
     let account =
         |x: &str, name: &str, domain: &str, country: &str, city: &str, house: bool| NewAccount {
             external_id: Some(x.into()),
@@ -404,8 +395,8 @@ async fn load_deals(db: &Db, actor: &Actor) -> StoreResult<()> {
             owner: Some("Key accounts team".into()),
             house,
         };
-    accounts::upsert_many(
-        db,
+    app::deals::save_accounts(
+        app,
         actor,
         &[
             account(
@@ -435,20 +426,19 @@ async fn load_deals(db: &Db, actor: &Actor) -> StoreResult<()> {
         ],
     )
     .await?;
-    let matcher = crate::matcher::Matcher::load(db).await?;
     let close = (chrono::Utc::now().date_naive() + chrono::Days::new(45))
         .format("%Y-%m-%d")
         .to_string();
-    let deal = |name: &str, domain: &str, country: &str, city: &str, amount: &str| NewDeal {
+    let deal = |name: &str, domain: &str, country: &str, city: &str, amount: &str| Registration {
         customer_name: name.into(),
         customer_domain: Some(domain.into()),
-        customer_country: country.into(),
-        customer_city: Some(city.into()),
+        country: country.into(),
+        city: Some(city.into()),
         products: Some("Aurora Cloud Analytics".into()),
         amount: amount.into(),
         currency: "USD".into(),
         expected_close: close.clone(),
-        ..NewDeal::default()
+        ..Registration::default()
     };
     let mut fields = std::collections::BTreeMap::new();
     fields.insert("use_case".to_string(), "Claims analytics".to_string());
@@ -475,18 +465,21 @@ async fn load_deals(db: &Db, actor: &Actor) -> StoreResult<()> {
         ),
         (
             "alpine-cloudworks",
-            deal(
-                "Mueller Maschinenbau",
-                "mueller-mb.de",
-                "DE",
-                "Stuttgart",
-                "52000.00",
-            ),
+            Registration {
+                fields: Some([("use_case".to_string(), "Shop-floor analytics".to_string())].into()),
+                ..deal(
+                    "Mueller Maschinenbau",
+                    "mueller-mb.de",
+                    "DE",
+                    "Stuttgart",
+                    "52000.00",
+                )
+            },
         ),
         (
             "nordlys-data",
-            NewDeal {
-                fields: fields.clone(),
+            Registration {
+                fields: Some(fields.clone()),
                 ..deal(
                     "Fjord Insurance ASA",
                     "fjordinsurance.no",
@@ -507,27 +500,33 @@ async fn load_deals(db: &Db, actor: &Actor) -> StoreResult<()> {
             ),
         ),
     ] {
-        let partner = partners::get_by_slug(db, slug)
+        let partner = demo_partner(app, slug).await?;
+        let filter = crate::store::users::UserFilter {
+            limit: Some(5),
+            ..Default::default()
+        };
+        let admin = app::users::list_of_partner(app, &partner, filter)
             .await?
-            .ok_or(StoreError::NotFound("demo partner"))?;
-        let admin = users::list(
-            db,
-            &users::UserFilter {
-                partner_id: Some(partner.id.clone()),
-                limit: Some(5),
-                ..Default::default()
-            },
-        )
-        .await?
-        .0
-        .into_iter()
-        .find(|u| u.role == Role::PartnerAdmin);
+            .0
+            .into_iter()
+            .find(|u| u.role == Role::PartnerAdmin);
+        let Some(admin) = admin else {
+            return Err(AppError::internal(format!(
+                "demo partner {slug} has no admin"
+            )));
+        };
+        // Registered by the partner's admin, through the same path as the portal.
+        let who = Principal {
+            user_id: admin.id.clone(),
+            role: admin.role,
+            partner_id: admin.partner_id.clone(),
+        };
         let as_partner = Actor {
-            user_id: admin.as_ref().map(|u| u.id.clone()),
-            email: admin.map(|u| u.email).unwrap_or_else(|| "demo".into()),
+            user_id: Some(admin.id.clone()),
+            email: admin.email.clone(),
             request_id: None,
         };
-        deals::register(db, &matcher, &as_partner, &partner, &d, true).await?;
+        app::deals::register(app, &who, &as_partner, &d).await?;
     }
     Ok(())
 }
@@ -552,7 +551,7 @@ const VENDOR_USERS: &[(&str, &str, Role)] = &[
 ];
 
 /// Loads the demo unless it is already there; returns the logins either way.
-pub async fn load(db: &Db) -> StoreResult<Vec<DemoLogin>> {
+pub async fn load(app: &App) -> AppResult<Vec<DemoLogin>> {
     let mut logins: Vec<DemoLogin> = VENDOR_USERS
         .iter()
         .map(|(email, _, role)| DemoLogin {
@@ -573,20 +572,21 @@ pub async fn load(db: &Db) -> StoreResult<Vec<DemoLogin>> {
             organisation: p.name.into(),
         });
     }
-    let loaded: Option<String> =
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'demo_loaded'")
-            .fetch_optional(db.pool())
-            .await?;
-    if loaded.is_some() {
+    if crate::store::settings::get(&app.db, "demo_loaded")
+        .await?
+        .is_some()
+    {
         return Ok(logins);
     }
     let actor = Actor::system("demo");
     // One hash for every demo user keeps start-up quick; the demo password is public anyway.
-    let hash = auth::hash_password(DEMO_PASSWORD.to_string()).await?;
+    let hash = auth::hash_password(DEMO_PASSWORD.to_string())
+        .await
+        .map_err(AppError::internal)?;
     let mut vendor_ids = Vec::new();
     for (email, name, role) in VENDOR_USERS {
-        let u = users::create(
-            db,
+        let u = app::users::create(
+            app,
             &actor,
             NewUser {
                 email: email.to_string(),
@@ -612,11 +612,11 @@ pub async fn load(db: &Db) -> StoreResult<Vec<DemoLogin>> {
             channel_manager_id: Some(vendor_ids[p.manager].clone()),
         })
         .collect();
-    let created = partners::create_many(db, &actor, &new).await?;
+    let created = app::partners::create_many(app, &actor, &new).await?;
     for (p, spec) in created.iter().zip(PARTNERS) {
         let first = spec.name.split_whitespace().next().unwrap_or("Partner");
-        users::create(
-            db,
+        app::users::create(
+            app,
             &actor,
             NewUser {
                 email: format!("admin@{}.example", spec.slug),
@@ -627,8 +627,8 @@ pub async fn load(db: &Db) -> StoreResult<Vec<DemoLogin>> {
             },
         )
         .await?;
-        users::create(
-            db,
+        app::users::create(
+            app,
             &actor,
             NewUser {
                 email: format!("seller@{}.example", spec.slug),
@@ -640,65 +640,16 @@ pub async fn load(db: &Db) -> StoreResult<Vec<DemoLogin>> {
         )
         .await?;
     }
-    load_programs(db, &actor).await?;
-    load_deals(db, &actor).await?;
-    load_recruiting(db, &actor).await?;
-    load_sales(db, &actor).await?;
-    sqlx::query("INSERT INTO settings (key, value) VALUES ('demo_loaded', $1)")
-        .bind(crate::db::now())
-        .execute(db.pool())
-        .await?;
+    // Programs, agreements and applications are the vendor admin's doing.
+    let admin = Principal {
+        user_id: vendor_ids[0].clone(),
+        role: Role::VendorAdmin,
+        partner_id: None,
+    };
+    load_programs(app, &admin, &actor).await?;
+    load_deals(app, &actor).await?;
+    load_recruiting(app, &admin, &actor).await?;
+    load_sales(app, &actor).await?;
+    crate::store::settings::set(&app.db, "demo_loaded", &crate::db::now()).await?;
     Ok(logins)
-}
-
-/// `n` synthetic partners for load tests: deterministic names, types, regions and countries.
-pub fn synthetic_partners(n: usize) -> Vec<NewPartner> {
-    const TYPES: [&str; 6] = [
-        "reseller",
-        "msp",
-        "integrator",
-        "referral",
-        "distributor",
-        "marketplace",
-    ];
-    const PLACES: [(&str, &str); 8] = [
-        ("dach", "DE"),
-        ("dach", "AT"),
-        ("nordics", "SE"),
-        ("western-europe", "FR"),
-        ("north-america", "US"),
-        ("north-america", "CA"),
-        ("latam", "BR"),
-        ("apac", "JP"),
-    ];
-    const WORDS: [&str; 12] = [
-        "Apex", "Blue", "Cedar", "Delta", "Ember", "Falcon", "Granite", "Harbor", "Iris",
-        "Juniper", "Keystone", "Lumen",
-    ];
-    const STATUSES: [PartnerStatus; 5] = [
-        PartnerStatus::Active,
-        PartnerStatus::Active,
-        PartnerStatus::Onboarding,
-        PartnerStatus::Prospect,
-        PartnerStatus::Suspended,
-    ];
-    (0..n)
-        .map(|i| {
-            let (region, country) = PLACES[i % PLACES.len()];
-            NewPartner {
-                slug: format!("load-{i:07}"),
-                name: format!(
-                    "{} {} Systems {i}",
-                    WORDS[i % WORDS.len()],
-                    WORDS[(i / WORDS.len()) % WORDS.len()]
-                ),
-                partner_type: TYPES[i % TYPES.len()].into(),
-                region: region.into(),
-                country: country.into(),
-                status: STATUSES[i % STATUSES.len()],
-                website: None,
-                channel_manager_id: None,
-            }
-        })
-        .collect()
 }

@@ -34,7 +34,8 @@ struct Feed {
 
 pub struct Matcher {
     index: RwLock<Index>,
-    feed: Mutex<Feed>,
+    /// `None` until the index is built.
+    feed: Mutex<Option<Feed>>,
 }
 
 /// Records a change to `record` (an index key) inside the writer's transaction.
@@ -48,8 +49,24 @@ pub async fn changed(tx: &mut sqlx::Transaction<'static, Any>, record: &str) -> 
 }
 
 impl Matcher {
-    /// Builds the index from the database.
+    /// A matcher that builds its index from the database on first use (the
+    /// command line, which often needs none).
+    pub fn lazy() -> Matcher {
+        Matcher {
+            index: RwLock::new(Index::default()),
+            feed: Mutex::new(None),
+        }
+    }
+
+    /// Builds the index from the database now (the server, at start-up).
     pub async fn load(db: &Db) -> StoreResult<Matcher> {
+        let m = Matcher::lazy();
+        m.sync(db).await?;
+        Ok(m)
+    }
+
+    /// Reads every account and every registration that holds a claim.
+    async fn build(&self, db: &Db) -> StoreResult<Feed> {
         let started = Instant::now();
         let seen: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM match_changes")
             .fetch_one(db.pool())
@@ -77,12 +94,12 @@ impl Matcher {
             ms = started.elapsed().as_millis() as u64,
             "matcher index built"
         );
-        Ok(Matcher {
-            index: RwLock::new(index),
-            feed: Mutex::new(Feed {
-                seen,
-                gaps: BTreeMap::new(),
-            }),
+        *self.index.write().map_err(|_| {
+            crate::store::StoreError::Internal("matcher index lock poisoned".into())
+        })? = index;
+        Ok(Feed {
+            seen,
+            gaps: BTreeMap::new(),
         })
     }
 
@@ -94,9 +111,17 @@ impl Matcher {
         self.len() == 0
     }
 
-    /// Applies every change committed since the last call.
+    /// Applies every change committed since the last call (building the
+    /// index first if it was never built).
     pub async fn sync(&self, db: &Db) -> StoreResult<()> {
-        let mut feed = self.feed.lock().await;
+        let mut guard = self.feed.lock().await;
+        if guard.is_none() {
+            *guard = Some(self.build(db).await?);
+            return Ok(());
+        }
+        let Some(feed) = guard.as_mut() else {
+            return Ok(());
+        };
         let now = Instant::now();
         feed.gaps
             .retain(|_, first| now.duration_since(*first) < Duration::from_secs(60));

@@ -3,10 +3,8 @@
 //! ([`similarity`]) and the blocking index with scoring and reasons
 //! ([`index`]). Pure and deterministic; the server keeps one index in memory.
 
-pub mod eval;
 pub mod index;
 pub mod normalize;
 pub mod similarity;
-pub mod synth;
 
 pub use index::{Candidate, Customer, Index, Kind, Reason, Settings};

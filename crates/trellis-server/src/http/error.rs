@@ -2,6 +2,7 @@
 //! with a stable machine-readable `code`. Internal errors are logged with the
 //! request id and never shown.
 
+use crate::app::AppError;
 use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -50,47 +51,7 @@ pub struct ProblemField {
     pub message: String,
 }
 
-/// A finding about a program source.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ProblemFinding {
-    /// A checker code such as `gtm-step-not-enabled`, or `parse`.
-    pub code: String,
-    /// `error` or `warning`.
-    pub severity: String,
-    pub message: String,
-    /// The field path, for parse errors (e.g. `elements[2].purpose`).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub path: String,
-    pub line: usize,
-    pub column: usize,
-}
-
-impl ProblemFinding {
-    pub fn from_parse(e: &trellis_core::program::ParseError) -> ProblemFinding {
-        ProblemFinding {
-            code: "parse".into(),
-            severity: "error".into(),
-            message: e.message.clone(),
-            path: e.path.clone(),
-            line: e.location.line,
-            column: e.location.column,
-        }
-    }
-
-    pub fn from_finding(f: &trellis_core::program::Finding) -> ProblemFinding {
-        ProblemFinding {
-            code: f.code.to_string(),
-            severity: match f.severity {
-                trellis_core::program::Severity::Error => "error".into(),
-                trellis_core::program::Severity::Warning => "warning".into(),
-            },
-            message: f.message.clone(),
-            path: String::new(),
-            line: f.location.line,
-            column: f.location.column,
-        }
-    }
-}
+pub use crate::app::ProblemFinding;
 
 /// Everything an API handler can fail with.
 #[derive(Debug)]
@@ -277,15 +238,38 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Invalid(errs) => ApiError::Validation(errs),
+            AppError::Rejected(lines) => ApiError::Validation(FieldErrors(
+                lines
+                    .0
+                    .into_iter()
+                    .map(|m| FieldError::new("file", "invalid-line", m))
+                    .collect(),
+            )),
+            AppError::Forbidden(m) => ApiError::Forbidden(m),
+            AppError::NotFound(what) => ApiError::NotFound(what),
+            AppError::Conflict { field, message } => ApiError::Conflict { field, message },
+            AppError::TooMany { retry_after } => ApiError::TooManyRequests { retry_after },
+            AppError::Program {
+                code,
+                detail,
+                findings,
+            } => ApiError::Program {
+                code,
+                detail,
+                findings,
+            },
+            AppError::Internal(m) => ApiError::Internal(m),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(what) => ApiError::NotFound(what),
-            StoreError::Conflict { field, message } => ApiError::Conflict { field, message },
-            StoreError::Invalid(errs) => ApiError::Validation(errs),
-            StoreError::Db(e) => ApiError::Internal(format!("database: {e}")),
-            StoreError::Internal(m) => ApiError::Internal(m),
-        }
+        AppError::from(e).into()
     }
 }
 

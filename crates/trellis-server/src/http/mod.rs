@@ -7,6 +7,7 @@ pub mod extract;
 pub mod metrics;
 pub mod portal;
 
+use crate::app::App;
 use crate::config::Config;
 use crate::db::Db;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -26,28 +27,31 @@ use tower_http::trace::TraceLayer;
 /// Largest accepted request body (JSON and forms).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Shared state of every handler.
+/// Shared state of every handler: the application (database, matcher,
+/// configuration) and what only the web needs.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Db,
-    pub config: Arc<Config>,
+    pub app: App,
     pub templates: Arc<portal::Templates>,
     pub metrics: Arc<metrics::Metrics>,
-    /// The company matcher for conflict detection.
-    pub matcher: Arc<crate::matcher::Matcher>,
 }
 
 impl AppState {
-    /// Opens the state over a migrated database (builds the matcher index).
-    pub async fn load(db: Db, config: Config) -> crate::store::StoreResult<AppState> {
-        let matcher = crate::matcher::Matcher::load(&db).await?;
-        Ok(AppState {
-            db,
-            config: Arc::new(config),
+    pub fn new(app: App) -> AppState {
+        AppState {
+            app,
             templates: Arc::new(portal::Templates::new()),
             metrics: Arc::new(metrics::Metrics::new()),
-            matcher: Arc::new(matcher),
-        })
+        }
+    }
+}
+
+/// Handlers reach the application's parts directly (`state.db`, `state.config`).
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
     }
 }
 
@@ -165,9 +169,10 @@ impl Application {
         if config.public_url.is_none() {
             config.public_url = Some(format!("http://{}", listener.local_addr()?));
         }
-        let state = AppState::load(db, config)
+        let app = App::load(db, config)
             .await
             .map_err(|e| std::io::Error::other(format!("cannot build the matcher index: {e}")))?;
+        let state = AppState::new(app);
         Ok(Application { listener, state })
     }
 
@@ -187,21 +192,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = router(self.state.clone());
-        let mut jobs = vec![tokio::spawn(crate::store::deals::expiry_job(
-            self.state.clone(),
-        ))];
-        // The configuration was checked at load; an SMTP URL means delivery.
-        if let Ok(Some(mailer)) = self.state.config.mailer() {
-            tracing::info!("e-mail is delivered over SMTP");
-            jobs.push(tokio::spawn(crate::mail::delivery_job(
-                self.state.db.clone(),
-                mailer,
-                self.state.config.public_url(),
-                std::time::Duration::from_secs(2),
-            )));
-        } else {
-            tracing::info!("no smtp_url: e-mail stays in the outbox (/admin/outbox)");
-        }
+        let jobs = crate::jobs::spawn_all(&self.state.app);
         let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

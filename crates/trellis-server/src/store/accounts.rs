@@ -1,10 +1,8 @@
 //! The vendor's known accounts: existing customers with an owner, and house
 //! accounts that partners may not register.
 
-use super::audit::{self, Change};
-use super::{decode_cursor, encode_cursor, page_limit, Actor, Arg, Sql, StoreResult};
+use super::{decode_cursor, encode_cursor, page_limit, Arg, Sql, StoreResult, Tx};
 use crate::db::{self, Db};
-use crate::matcher;
 use serde::Serialize;
 use sqlx::{any::AnyRow, Row};
 use utoipa::ToSchema;
@@ -26,17 +24,7 @@ pub struct Account {
     pub updated_at: String,
 }
 
-/// A validated account to create or update (by `external_id`).
-#[derive(Debug, Clone)]
-pub struct NewAccount {
-    pub external_id: Option<String>,
-    pub name: String,
-    pub domain: Option<String>,
-    pub country: String,
-    pub city: Option<String>,
-    pub owner: Option<String>,
-    pub house: bool,
-}
+pub use trellis_core::accounts::NewAccount;
 
 fn from_row(r: &AnyRow) -> StoreResult<Account> {
     let house: i64 = r.try_get("house")?;
@@ -62,86 +50,53 @@ pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Account>> {
     row.as_ref().map(from_row).transpose()
 }
 
-/// Creates or updates accounts in one transaction: all or nothing. Returns
-/// (created, updated).
-pub async fn upsert_many(
-    db: &Db,
-    actor: &Actor,
-    items: &[NewAccount],
-) -> StoreResult<(usize, usize)> {
-    let mut tx = db.begin_write().await?;
-    let (mut created, mut updated) = (0, 0);
-    for a in items {
-        let now = db::now();
-        let existing: Option<String> = match &a.external_id {
-            Some(x) => {
-                sqlx::query_scalar("SELECT id FROM accounts WHERE external_id = $1")
-                    .bind(x)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
-            None => None,
-        };
-        let id = match existing {
-            Some(id) => {
-                sqlx::query(
-                    "UPDATE accounts SET name = $1, domain = $2, country = $3, city = $4, owner = $5, \
-                     house = $6, updated_at = $7 WHERE id = $8",
-                )
-                .bind(&a.name)
-                .bind(a.domain.as_deref())
-                .bind(&a.country)
-                .bind(a.city.as_deref())
-                .bind(a.owner.as_deref())
-                .bind(i64::from(a.house))
-                .bind(&now)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-                updated += 1;
-                id
-            }
-            None => {
-                let id = uuid::Uuid::now_v7().to_string();
-                sqlx::query(
-                    "INSERT INTO accounts (id, external_id, name, domain, country, city, owner, house, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-                )
-                .bind(&id)
-                .bind(a.external_id.as_deref())
-                .bind(&a.name)
-                .bind(a.domain.as_deref())
-                .bind(&a.country)
-                .bind(a.city.as_deref())
-                .bind(a.owner.as_deref())
-                .bind(i64::from(a.house))
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
-                created += 1;
-                id
-            }
-        };
-        matcher::changed(&mut tx, &matcher::account_key(&id)).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            Change {
-                action: "account.upsert",
-                object_type: "account",
-                object_id: &id,
-                partner_id: None,
-                before: None,
-                after: Some(serde_json::json!({
-                    "external_id": a.external_id, "name": a.name, "domain": a.domain,
-                    "country": a.country, "city": a.city, "owner": a.owner, "house": a.house,
-                })),
-            },
+/// Creates an account, or updates the one with the same `external_id`;
+/// returns its id and whether it was created.
+pub async fn upsert(tx: &mut Tx, a: &NewAccount) -> StoreResult<(String, bool)> {
+    let now = db::now();
+    let existing: Option<String> = match &a.external_id {
+        Some(x) => {
+            sqlx::query_scalar("SELECT id FROM accounts WHERE external_id = $1")
+                .bind(x)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+        None => None,
+    };
+    if let Some(id) = existing {
+        sqlx::query(
+            "UPDATE accounts SET name = $1, domain = $2, country = $3, city = $4, owner = $5, \
+             house = $6, updated_at = $7 WHERE id = $8",
         )
+        .bind(&a.name)
+        .bind(a.domain.as_deref())
+        .bind(&a.country)
+        .bind(a.city.as_deref())
+        .bind(a.owner.as_deref())
+        .bind(i64::from(a.house))
+        .bind(&now)
+        .bind(&id)
+        .execute(&mut **tx)
         .await?;
+        return Ok((id, false));
     }
-    tx.commit().await?;
-    Ok((created, updated))
+    let id = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO accounts (id, external_id, name, domain, country, city, owner, house, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+    )
+    .bind(&id)
+    .bind(a.external_id.as_deref())
+    .bind(&a.name)
+    .bind(a.domain.as_deref())
+    .bind(&a.country)
+    .bind(a.city.as_deref())
+    .bind(a.owner.as_deref())
+    .bind(i64::from(a.house))
+    .bind(&now)
+    .execute(&mut **tx)
+    .await?;
+    Ok((id, true))
 }
 
 /// One page of accounts by name; `q` searches the name.

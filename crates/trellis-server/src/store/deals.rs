@@ -1,17 +1,13 @@
-//! Deal registrations: registering (with conflict detection and the rules of
-//! engagement), the lifecycle, the expiry job, and notifications through the
-//! outbox. Every change is audited and recorded as an event of the deal.
+//! Deal registrations and their history: rows in, rows out. The rules that
+//! decide a registration live in `app::deals`.
 
-use super::audit::{self, Change};
-use super::{decode_cursor, encode_cursor, page_limit, Actor, Arg, Sql, StoreError, StoreResult};
+use super::{decode_cursor, encode_cursor, page_limit, Arg, Sql, StoreError, StoreResult, Tx};
 use crate::db::{self, Db};
-use crate::matcher::{self, Matcher};
-use crate::store::partners::Partner;
+use crate::store::Actor;
 use serde::Serialize;
-use sqlx::{any::AnyRow, Any, Row};
-use trellis_core::deals::{self, Action, Conflict, Decision, Rules, Side, Status};
-use trellis_core::matching::{Candidate, Customer, Kind, Reason};
-use trellis_core::program::model::TaskEvent;
+use sqlx::{any::AnyRow, Row};
+use trellis_core::deals::{NewDeal, Status};
+use trellis_core::matching::Customer;
 use utoipa::ToSchema;
 
 /// A deal registration.
@@ -22,9 +18,7 @@ pub struct Deal {
     pub partner_name: String,
     /// The program whose rules applied (`[program].id`), if the partner is enrolled.
     pub program: Option<String>,
-    /// draft, submitted, approved, rejected, more-info, won, lost, expired
-    #[schema(example = "approved")]
-    pub status: String,
+    pub status: Status,
     pub customer_name: String,
     pub customer_domain: Option<String>,
     /// ISO 3166-1 alpha-2.
@@ -59,49 +53,6 @@ pub struct Deal {
 }
 
 impl Deal {
-    pub fn status(&self) -> Status {
-        Status::parse("status", &self.status).unwrap_or(Status::Draft)
-    }
-
-    pub fn customer(&self) -> Customer<'_> {
-        Customer {
-            name: &self.customer_name,
-            domain: self.customer_domain.as_deref(),
-            country: &self.customer_country,
-            city: self.customer_city.as_deref(),
-        }
-    }
-
-    fn audit_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "status": self.status, "customer_name": self.customer_name,
-            "customer_domain": self.customer_domain, "customer_country": self.customer_country,
-            "amount": self.amount, "currency": self.currency, "expected_close": self.expected_close,
-            "protection_until": self.protection_until, "decision_rule": self.decision_rule,
-            "extensions": self.extensions,
-        })
-    }
-}
-
-/// A validated registration.
-#[derive(Debug, Clone, Default)]
-pub struct NewDeal {
-    pub customer_name: String,
-    pub customer_domain: Option<String>,
-    pub customer_country: String,
-    pub customer_city: Option<String>,
-    pub customer_address: Option<String>,
-    pub customer_tax_id: Option<String>,
-    pub products: Option<String>,
-    pub amount: String,
-    pub currency: String,
-    pub expected_close: String,
-    pub seller: Option<String>,
-    pub notes: Option<String>,
-    pub fields: std::collections::BTreeMap<String, String>,
-}
-
-impl NewDeal {
     pub fn customer(&self) -> Customer<'_> {
         Customer {
             name: &self.customer_name,
@@ -124,106 +75,6 @@ pub struct DealEvent {
     pub reason: Option<String>,
 }
 
-/// A conflict candidate, resolved against the database.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ConflictView {
-    /// `registration` or `account`.
-    pub kind: String,
-    /// 0–1.
-    pub score: f64,
-    /// e.g. "same registrable domain (acme.de)", "name 0.93 similar after normalisation".
-    pub reasons: Vec<String>,
-    /// The following are shown to the vendor only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub record_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub customer_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub house: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub submitted_at: Option<String>,
-}
-
-/// A candidate with what the rules and the pages need about its record.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    pub candidate: Candidate,
-    pub partner_id: Option<String>,
-    pub partner_name: Option<String>,
-    pub customer_name: String,
-    pub status: Option<Status>,
-    pub house: bool,
-    pub owner: Option<String>,
-    pub submitted_at: Option<String>,
-}
-
-impl Resolved {
-    /// As the vendor sees it: everything.
-    pub fn for_vendor(&self) -> ConflictView {
-        ConflictView {
-            kind: kind_str(self.candidate.kind).into(),
-            score: self.candidate.score,
-            reasons: self
-                .candidate
-                .reasons
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-            record_id: Some(self.candidate.id[2..].to_string()),
-            customer_name: Some(self.customer_name.clone()),
-            partner_id: self.partner_id.clone(),
-            partner_name: self.partner_name.clone(),
-            status: self.status.map(|s| s.as_str().to_string()),
-            house: (self.candidate.kind == Kind::Account).then_some(self.house),
-            owner: self.owner.clone(),
-            submitted_at: self.submitted_at.clone(),
-        }
-    }
-
-    /// As a partner sees it: that something matches and why, never whose it
-    /// is or what it says (its country included).
-    pub fn for_partner(&self) -> ConflictView {
-        ConflictView {
-            kind: kind_str(self.candidate.kind).into(),
-            score: self.candidate.score,
-            reasons: self
-                .candidate
-                .reasons
-                .iter()
-                .map(|r| match r {
-                    Reason::OtherCountry { .. } => "different country".to_string(),
-                    other => other.to_string(),
-                })
-                .collect(),
-            record_id: None,
-            customer_name: None,
-            partner_id: None,
-            partner_name: None,
-            status: None,
-            house: None,
-            owner: None,
-            submitted_at: None,
-        }
-    }
-}
-
-fn kind_str(k: Kind) -> &'static str {
-    match k {
-        Kind::Registration => "registration",
-        Kind::Account => "account",
-        Kind::Partner => "partner",
-        Kind::Application => "application",
-    }
-}
-
 const SELECT: &str =
     "SELECT d.*, p.name AS partner_name FROM deals d JOIN partners p ON p.id = d.partner_id";
 
@@ -233,7 +84,8 @@ fn from_row(r: &AnyRow) -> StoreResult<Deal> {
         partner_id: r.try_get("partner_id")?,
         partner_name: r.try_get("partner_name")?,
         program: db::opt_str(r, "program")?,
-        status: r.try_get("status")?,
+        status: Status::parse("status", &r.try_get::<String, _>("status")?)
+            .map_err(|e| StoreError::Internal(format!("stored deal status: {e}")))?,
         customer_name: r.try_get("customer_name")?,
         customer_domain: db::opt_str(r, "customer_domain")?,
         customer_country: r.try_get("customer_country")?,
@@ -246,9 +98,13 @@ fn from_row(r: &AnyRow) -> StoreResult<Deal> {
         expected_close: r.try_get("expected_close")?,
         seller: db::opt_str(r, "seller")?,
         notes: db::opt_str(r, "notes")?,
-        fields: serde_json::from_str(&r.try_get::<String, _>("extra")?).unwrap_or_default(),
+        fields: serde_json::from_str(&r.try_get::<String, _>("extra")?)
+            .map_err(|e| StoreError::Internal(format!("stored deal fields: {e}")))?,
         // Stored as text: sqlx's Any driver cannot bind a NULL float portably.
-        conflict_score: db::opt_str(r, "conflict_score")?.and_then(|s| s.parse().ok()),
+        conflict_score: db::opt_str(r, "conflict_score")?
+            .map(|s| s.parse::<f64>())
+            .transpose()
+            .map_err(|e| StoreError::Internal(format!("stored conflict score: {e}")))?,
         decision_rule: db::opt_str(r, "decision_rule")?,
         decision_reason: db::opt_str(r, "decision_reason")?,
         protection_until: db::opt_str(r, "protection_until")?,
@@ -270,7 +126,7 @@ pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Deal>> {
     row.as_ref().map(from_row).transpose()
 }
 
-async fn get_in(tx: &mut sqlx::Transaction<'static, Any>, id: &str) -> StoreResult<Deal> {
+pub async fn get_in(tx: &mut Tx, id: &str) -> StoreResult<Deal> {
     let row = sqlx::query(&format!("{SELECT} WHERE d.id = $1"))
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -393,269 +249,27 @@ pub async fn events(db: &Db, deal_id: &str) -> StoreResult<Vec<DealEvent>> {
         .collect()
 }
 
-/// The rules of engagement for a partner: those of the first published
-/// program it is enrolled in, else the defaults.
-pub async fn rules_for(db: &Db, partner_id: &str) -> StoreResult<(Option<String>, Rules)> {
-    for e in super::programs::enrollments(db, partner_id).await? {
-        if let Some(v) = super::programs::published(db, &e.program).await? {
-            if let Ok(p) = trellis_core::program::parse(&v.source) {
-                return Ok((Some(e.program), Rules::from_program(&p)));
-            }
-        }
-    }
-    Ok((None, Rules::default()))
+/// What a registration or a later action stores about its decision.
+#[derive(Debug, Clone)]
+pub struct DealRow<'a> {
+    pub id: &'a str,
+    pub partner_id: &'a str,
+    pub program: Option<&'a str>,
+    pub status: Status,
+    pub new: &'a NewDeal,
+    pub conflict_score: Option<String>,
+    pub decision_rule: Option<&'a str>,
+    pub decision_reason: Option<&'a str>,
+    pub protection_until: Option<&'a str>,
+    pub created_by: Option<&'a str>,
+    pub submitted_at: Option<&'a str>,
+    pub decided_at: Option<&'a str>,
+    pub now: &'a str,
 }
 
-/// Finds and resolves the conflict candidates of a customer, leaving out
-/// `exclude` (the deal itself when it is re-checked).
-pub async fn conflicts(
-    db: &Db,
-    matcher: &Matcher,
-    customer: &Customer<'_>,
-    exclude: Option<&str>,
-) -> StoreResult<Vec<Resolved>> {
-    let found = matcher.search(db, customer, 6, 0.5).await?;
-    let mut out = Vec::new();
-    for c in found {
-        if exclude.is_some_and(|x| c.id == matcher::deal_key(x)) {
-            continue;
-        }
-        if let Some(id) = c.id.strip_prefix("d:") {
-            if let Some(d) = get(db, id).await? {
-                out.push(Resolved {
-                    partner_id: Some(d.partner_id.clone()),
-                    partner_name: Some(d.partner_name.clone()),
-                    customer_name: d.customer_name.clone(),
-                    status: Some(d.status()),
-                    house: false,
-                    owner: None,
-                    submitted_at: d.submitted_at.clone(),
-                    candidate: c,
-                });
-            }
-        } else if let Some(id) = c.id.strip_prefix("a:") {
-            if let Some(a) = super::accounts::get(db, id).await? {
-                out.push(Resolved {
-                    partner_id: None,
-                    partner_name: None,
-                    customer_name: a.name,
-                    status: None,
-                    house: a.house,
-                    owner: a.owner,
-                    submitted_at: None,
-                    candidate: c,
-                });
-            }
-        }
-    }
-    out.truncate(5);
-    Ok(out)
-}
-
-fn decide_for(partner_id: &str, rules: &Rules, found: &[Resolved]) -> Decision {
-    let conflicts: Vec<Conflict> = found
-        .iter()
-        .map(|r| Conflict {
-            candidate: &r.candidate,
-            other_partner: r.partner_id.as_deref().is_some_and(|p| p != partner_id),
-            holds_claim: r.status.is_some_and(Status::holds_claim),
-            house: r.house,
-        })
-        .collect();
-    deals::decide(rules, &conflicts)
-}
-
-/// `today` plus `days`, as YYYY-MM-DD.
-fn plus_days(day: &str, days: u32) -> String {
-    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-        .map(|d| {
-            (d + chrono::Days::new(u64::from(days)))
-                .format("%Y-%m-%d")
-                .to_string()
-        })
-        .unwrap_or_else(|_| day.to_string())
-}
-
-pub fn today() -> String {
-    chrono::Utc::now()
-        .date_naive()
-        .format("%Y-%m-%d")
-        .to_string()
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn event(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    actor: &Actor,
-    deal_id: &str,
-    action: &str,
-    from: Option<&str>,
-    to: &str,
-    rule: Option<&str>,
-    reason: Option<&str>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO deal_events (id, deal_id, at, actor_id, actor_email, action, from_status, to_status, rule, reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(deal_id)
-    .bind(db::now())
-    .bind(actor.user_id.as_deref())
-    .bind(&actor.email)
-    .bind(action)
-    .bind(from)
-    .bind(to)
-    .bind(rule)
-    .bind(reason)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Queues an in-app notification and an e-mail for each user.
-async fn notify(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    to: &[(String, String)],
-    subject: &str,
-    body: &str,
-    link: &str,
-) -> StoreResult<()> {
-    for (user_id, email) in to {
-        crate::mail::notify_user(tx, user_id, email, subject, body, link).await?;
-    }
-    Ok(())
-}
-
-/// Who hears about a deal: the partner's admins and the user who registered
-/// it (partner side); the channel manager, else the vendor admins (vendor side).
-async fn audience(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    deal: &Deal,
-    vendor: bool,
-) -> StoreResult<Vec<(String, String)>> {
-    let rows = if vendor {
-        let cm = sqlx::query(
-            "SELECT u.id, u.email FROM users u JOIN partners p ON p.channel_manager_id = u.id \
-             WHERE p.id = $1 AND u.status = 'active'",
-        )
-        .bind(&deal.partner_id)
-        .fetch_all(&mut **tx)
-        .await?;
-        if cm.is_empty() {
-            sqlx::query(
-                "SELECT id, email FROM users WHERE role = 'vendor-admin' AND status = 'active'",
-            )
-            .fetch_all(&mut **tx)
-            .await?
-        } else {
-            cm
-        }
-    } else {
-        sqlx::query(
-            "SELECT id, email FROM users WHERE partner_id = $1 AND status = 'active' \
-             AND (role = 'partner-admin' OR id = $2)",
-        )
-        .bind(&deal.partner_id)
-        .bind(deal.created_by.as_deref().unwrap_or(""))
-        .fetch_all(&mut **tx)
-        .await?
-    };
-    rows.iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("email")?)))
-        .collect()
-}
-
-/// What a registration did, for notifications.
-async fn announce(tx: &mut sqlx::Transaction<'static, Any>, d: &Deal) -> StoreResult<()> {
-    let link = format!("/deals/{}", d.id);
-    match d.status() {
-        Status::Submitted => {
-            let to = audience(tx, d, true).await?;
-            let subject = format!(
-                "Deal registration to review: {} ({})",
-                d.customer_name, d.partner_name
-            );
-            let body = format!(
-                "{} registered {} ({} {}). {}",
-                d.partner_name,
-                d.customer_name,
-                d.amount,
-                d.currency,
-                d.decision_reason.as_deref().unwrap_or("")
-            );
-            notify(tx, &to, &subject, &body, &link).await
-        }
-        s => {
-            let to = audience(tx, d, false).await?;
-            let subject = format!("Deal registration {}: {}", s.as_str(), d.customer_name);
-            let mut body = format!(
-                "Your registration of {} is now {}.",
-                d.customer_name,
-                s.as_str()
-            );
-            if let Some(r) = &d.decision_reason {
-                body.push_str(&format!(" Reason: {r}."));
-            }
-            if let Some(p) = &d.protection_until {
-                if s == Status::Approved {
-                    body.push_str(&format!(" Protected until {p}."));
-                }
-            }
-            notify(tx, &to, &subject, &body, &link).await
-        }
-    }
-}
-
-/// Registers a deal for `partner`: checks conflicts, applies the rules of
-/// engagement when `submit`, and stores it with its history, audit entry,
-/// notifications and matcher change, in one transaction.
-pub async fn register(
-    db: &Db,
-    matcher: &Matcher,
-    actor: &Actor,
-    partner: &Partner,
-    new: &NewDeal,
-    submit: bool,
-) -> StoreResult<(Deal, Vec<Resolved>)> {
-    let (program, rules) = rules_for(db, &partner.id).await?;
-    let found = conflicts(db, matcher, &new.customer(), None).await?;
-    let mut tx = db.begin_write().await?;
-    let deal = insert(
-        &mut tx,
-        actor,
-        partner,
-        program.as_deref(),
-        &rules,
-        new,
-        submit,
-        &found,
-    )
-    .await?;
-    tx.commit().await?;
-    matcher.sync(db).await?;
-    Ok((deal, found))
-}
-
-/// Inserts one registration inside a transaction (see [`register`]).
-#[allow(clippy::too_many_arguments)]
-pub async fn insert(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    actor: &Actor,
-    partner: &Partner,
-    program: Option<&str>,
-    rules: &Rules,
-    new: &NewDeal,
-    submit: bool,
-    found: &[Resolved],
-) -> StoreResult<Deal> {
-    let now = db::now();
-    let today = today();
-    let id = uuid::Uuid::now_v7().to_string();
-    let decision = submit.then(|| decide_for(&partner.id, rules, found));
-    let status = decision.as_ref().map(|d| d.status).unwrap_or(Status::Draft);
-    let protection = (status == Status::Approved).then(|| plus_days(&today, rules.protection_days));
-    let top = found.first().map(|r| format!("{:.3}", r.candidate.score));
+/// Inserts a registration.
+pub async fn insert(tx: &mut Tx, d: &DealRow<'_>) -> StoreResult<()> {
+    let new = d.new;
     sqlx::query(
         "INSERT INTO deals (id, partner_id, program, status, customer_name, customer_domain, customer_country, \
          customer_city, customer_address, customer_tax_id, products, amount, currency, expected_close, seller, notes, \
@@ -663,10 +277,10 @@ pub async fn insert(
          created_at, updated_at, extra) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
          $17, $18, $19, $20, $21, $22, $23, $24, $24, $25)",
     )
-    .bind(&id)
-    .bind(&partner.id)
-    .bind(program)
-    .bind(status.as_str())
+    .bind(d.id)
+    .bind(d.partner_id)
+    .bind(d.program)
+    .bind(d.status.as_str())
     .bind(&new.customer_name)
     .bind(new.customer_domain.as_deref())
     .bind(&new.customer_country)
@@ -679,137 +293,38 @@ pub async fn insert(
     .bind(&new.expected_close)
     .bind(new.seller.as_deref())
     .bind(new.notes.as_deref())
-    .bind(top)
-    .bind(decision.as_ref().map(|d| d.rule))
-    .bind(decision.as_ref().map(|d| d.reason.as_str()))
-    .bind(protection.as_deref())
-    .bind(actor.user_id.as_deref())
-    .bind(submit.then_some(now.as_str()))
-    .bind(decision.as_ref().filter(|d| d.status != Status::Submitted).map(|_| now.as_str()))
-    .bind(&now)
-    .bind(serde_json::to_string(&new.fields).unwrap_or_else(|_| "{}".into()))
+    .bind(d.conflict_score.as_deref())
+    .bind(d.decision_rule)
+    .bind(d.decision_reason)
+    .bind(d.protection_until)
+    .bind(d.created_by)
+    .bind(d.submitted_at)
+    .bind(d.decided_at)
+    .bind(d.now)
+    .bind(serde_json::to_string(&new.fields).map_err(|e| StoreError::Internal(e.to_string()))?)
     .execute(&mut **tx)
     .await?;
-    event(
-        tx,
-        actor,
-        &id,
-        "create",
-        None,
-        Status::Draft.as_str(),
-        None,
-        None,
-    )
-    .await?;
-    if let Some(d) = &decision {
-        event(
-            tx,
-            actor,
-            &id,
-            "submit",
-            Some("draft"),
-            d.status.as_str(),
-            Some(d.rule),
-            Some(&d.reason),
-        )
-        .await?;
-    }
-    let deal = get_in(tx, &id).await?;
-    audit::record(
-        tx,
-        actor,
-        Change {
-            action: "deal.register",
-            object_type: "deal",
-            object_id: &id,
-            partner_id: Some(&partner.id),
-            before: None,
-            after: Some(deal.audit_json()),
-        },
-    )
-    .await?;
-    matcher::changed(tx, &matcher::deal_key(&id)).await?;
-    if submit {
-        announce(tx, &deal).await?;
-        super::onboarding::on_event(tx, actor, &partner.id, TaskEvent::DealRegistered).await?;
-    }
-    Ok(deal)
+    Ok(())
 }
 
-/// Takes `action` on a deal for `side`. Submitting re-checks conflicts;
-/// approving starts the protection period; approving an extension moves it.
-#[allow(clippy::too_many_arguments)]
-pub async fn act(
-    db: &Db,
-    matcher: &Matcher,
-    actor: &Actor,
-    deal: &Deal,
-    action: Action,
-    side: Side,
-    reason: Option<&str>,
-) -> StoreResult<Deal> {
-    let from = deal.status();
-    let to = deals::transition(from, action, side).map_err(|e| StoreError::Conflict {
-        field: "action",
-        message: e.0,
-    })?;
-    let (_, rules) = rules_for(db, &deal.partner_id).await?;
-    let today = today();
-    let mut rule: &str = "manual";
-    let mut reason = reason.map(str::to_string);
-    let mut status = to;
-    let mut protection = deal.protection_until.clone();
-    let mut extensions = deal.extensions;
-    let mut extension_requested = deal.extension_requested_at.clone();
-    let mut score = deal.conflict_score.map(|s| format!("{s:.3}"));
-    match action {
-        Action::Submit => {
-            let found = conflicts(db, matcher, &deal.customer(), Some(&deal.id)).await?;
-            let d = decide_for(&deal.partner_id, &rules, &found);
-            status = d.status;
-            rule = d.rule;
-            reason = Some(d.reason);
-            score = found.first().map(|r| format!("{:.3}", r.candidate.score));
-            if status == Status::Approved {
-                protection = Some(plus_days(&today, rules.protection_days));
-            }
-        }
-        Action::Approve => protection = Some(plus_days(&today, rules.protection_days)),
-        Action::RequestExtension => {
-            if extensions >= i64::from(rules.max_extensions) || rules.extension_days == 0 {
-                return Err(StoreError::Conflict {
-                    field: "action",
-                    message: format!(
-                        "the program allows {} extension(s) of {} days; none is left",
-                        rules.max_extensions, rules.extension_days
-                    ),
-                });
-            }
-            if extension_requested.is_some() {
-                return Err(StoreError::Conflict {
-                    field: "action",
-                    message: "an extension is already requested".into(),
-                });
-            }
-            extension_requested = Some(db::now());
-        }
-        Action::ApproveExtension => {
-            if extension_requested.is_none() {
-                return Err(StoreError::Conflict {
-                    field: "action",
-                    message: "no extension was requested".into(),
-                });
-            }
-            let base = protection.clone().unwrap_or_else(|| today.clone());
-            protection = Some(plus_days(&base, rules.extension_days));
-            extensions += 1;
-            extension_requested = None;
-        }
-        Action::Expire => rule = "protection-ended",
-        _ => {}
-    }
-    let now = db::now();
-    let mut tx = db.begin_write().await?;
+/// The state an action leaves a registration in.
+#[derive(Debug, Clone)]
+pub struct DealUpdate<'a> {
+    pub status: Status,
+    pub decision_rule: Option<&'a str>,
+    pub decision_reason: Option<&'a str>,
+    pub protection_until: Option<&'a str>,
+    pub extensions: i64,
+    pub extension_requested_at: Option<&'a str>,
+    pub conflict_score: Option<String>,
+    /// The action's name: `submit` sets submitted_at; decisions set decided_at.
+    pub action: &'a str,
+    pub now: &'a str,
+}
+
+/// Updates a registration if it is still as `seen` (status and update time);
+/// `false` when it changed meanwhile.
+pub async fn update(tx: &mut Tx, seen: &Deal, u: &DealUpdate<'_>) -> StoreResult<bool> {
     let updated = sqlx::query(
         "UPDATE deals SET status = $1, decision_rule = $2, decision_reason = $3, protection_until = $4, \
          extensions = $5, extension_requested_at = $6, conflict_score = $7, updated_at = $8, \
@@ -817,172 +332,70 @@ pub async fn act(
          decided_at = CASE WHEN $1 <> 'submitted' AND $9 IN ('submit','approve','reject','request-info') THEN $8 ELSE decided_at END \
          WHERE id = $10 AND status = $11 AND updated_at = $12",
     )
-    .bind(status.as_str())
-    .bind(if matches!(action, Action::RequestExtension | Action::ApproveExtension | Action::Win | Action::Lose) {
-        deal.decision_rule.as_deref()
-    } else {
-        Some(rule)
-    })
-    .bind(if matches!(action, Action::RequestExtension | Action::ApproveExtension | Action::Win | Action::Lose) {
-        deal.decision_reason.as_deref()
-    } else {
-        reason.as_deref()
-    })
-    .bind(protection.as_deref())
-    .bind(extensions)
-    .bind(extension_requested.as_deref())
-    .bind(score)
-    .bind(&now)
-    .bind(action.as_str())
-    .bind(&deal.id)
-    .bind(from.as_str())
-    .bind(&deal.updated_at)
-    .execute(&mut *tx)
+    .bind(u.status.as_str())
+    .bind(u.decision_rule)
+    .bind(u.decision_reason)
+    .bind(u.protection_until)
+    .bind(u.extensions)
+    .bind(u.extension_requested_at)
+    .bind(u.conflict_score.as_deref())
+    .bind(u.now)
+    .bind(u.action)
+    .bind(&seen.id)
+    .bind(seen.status.as_str())
+    .bind(&seen.updated_at)
+    .execute(&mut **tx)
     .await?;
-    if updated.rows_affected() != 1 {
-        return Err(StoreError::Conflict {
-            field: "status",
-            message: "the registration changed meanwhile; reload it and try again".into(),
-        });
-    }
-    event(
-        &mut tx,
-        actor,
-        &deal.id,
-        action.as_str(),
-        Some(from.as_str()),
-        status.as_str(),
-        Some(rule),
-        reason.as_deref(),
-    )
-    .await?;
-    let after = get_in(&mut tx, &deal.id).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Change {
-            action: &format!("deal.{}", action.as_str()),
-            object_type: "deal",
-            object_id: &deal.id,
-            partner_id: Some(&deal.partner_id),
-            before: Some(deal.audit_json()),
-            after: Some(after.audit_json()),
-        },
-    )
-    .await?;
-    matcher::changed(&mut tx, &matcher::deal_key(&deal.id)).await?;
-    match action {
-        Action::RequestExtension => {
-            let to = audience(&mut tx, &after, true).await?;
-            notify(
-                &mut tx,
-                &to,
-                &format!("Extension requested: {}", after.customer_name),
-                &format!(
-                    "{} asks to extend the protection of {}.",
-                    after.partner_name, after.customer_name
-                ),
-                &format!("/deals/{}", after.id),
-            )
-            .await?;
-        }
-        _ => announce(&mut tx, &after).await?,
-    }
-    if status == Status::Won {
-        // A first deal won moves a partnership in enablement to performing.
-        super::onboarding::advance_by_rule(&mut tx, actor, &deal.partner_id).await?;
-    }
-    tx.commit().await?;
-    matcher.sync(db).await?;
-    Ok(after)
+    Ok(updated.rows_affected() == 1)
 }
 
-/// Expires approved registrations whose protection ended before `today`.
-pub async fn expire_due(db: &Db, matcher: &Matcher, today: &str) -> StoreResult<usize> {
-    let due: Vec<String> = sqlx::query_scalar(
+/// One step of a deal's history.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    pub deal_id: &'a str,
+    pub action: &'a str,
+    pub from: Option<&'a str>,
+    pub to: &'a str,
+    pub rule: Option<&'a str>,
+    pub reason: Option<&'a str>,
+}
+
+pub async fn insert_event(tx: &mut Tx, actor: &Actor, e: NewEvent<'_>) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO deal_events (id, deal_id, at, actor_id, actor_email, action, from_status, to_status, rule, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(e.deal_id)
+    .bind(db::now())
+    .bind(actor.user_id.as_deref())
+    .bind(&actor.email)
+    .bind(e.action)
+    .bind(e.from)
+    .bind(e.to)
+    .bind(e.rule)
+    .bind(e.reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Approved registrations whose protection ended before `today`.
+pub async fn due_to_expire(db: &Db, today: &str) -> StoreResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
         "SELECT id FROM deals WHERE status = 'approved' AND protection_until IS NOT NULL AND protection_until < $1",
     )
     .bind(today)
     .fetch_all(db.pool())
-    .await?;
-    let actor = Actor::system("expiry");
-    let mut n = 0;
-    for id in due {
-        if let Some(d) = get(db, &id).await? {
-            match act(
-                db,
-                matcher,
-                &actor,
-                &d,
-                Action::Expire,
-                Side::System,
-                Some("the protection period ended"),
-            )
-            .await
-            {
-                Ok(_) => n += 1,
-                // Changed meanwhile (won, lost, extended): the next run sees it again.
-                Err(StoreError::Conflict { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(n)
+    .await?)
 }
 
-/// Runs [`expire_due`] every minute.
-pub async fn expiry_job(state: crate::http::AppState) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-    loop {
-        tick.tick().await;
-        match expire_due(&state.db, &state.matcher, &today()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(expired = n, "deal registrations expired"),
-            Err(e) => tracing::warn!(error = %e, "expiry job failed; retrying in a minute"),
-        }
-    }
-}
-
-/// An in-app notification.
-#[derive(Debug, Clone, Serialize)]
-pub struct Notification {
-    pub id: String,
-    pub at: String,
-    pub subject: String,
-    pub body: String,
-    pub link: Option<String>,
-    pub read: bool,
-}
-
-/// A user's in-app notifications, newest first (at most 100).
-pub async fn notifications(db: &Db, user_id: &str) -> StoreResult<Vec<Notification>> {
-    let rows = sqlx::query(
-        "SELECT id, at, subject, body, link, read_at FROM outbox WHERE user_id = $1 AND channel = 'in-app' \
-         ORDER BY at DESC, id DESC LIMIT 100",
+/// How many registrations of a partner are won.
+pub async fn count_won(tx: &mut Tx, partner_id: &str) -> StoreResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM deals WHERE partner_id = $1 AND status = 'won'")
+            .bind(partner_id)
+            .fetch_one(&mut **tx)
+            .await?,
     )
-    .bind(user_id)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Notification {
-                id: r.try_get("id")?,
-                at: r.try_get("at")?,
-                subject: r.try_get("subject")?,
-                body: r.try_get("body")?,
-                link: db::opt_str(r, "link")?,
-                read: db::opt_str(r, "read_at")?.is_some(),
-            })
-        })
-        .collect()
-}
-
-/// Marks all of a user's in-app notifications read.
-pub async fn mark_read(db: &Db, user_id: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE outbox SET read_at = $1 WHERE user_id = $2 AND channel = 'in-app' AND read_at IS NULL")
-        .bind(db::now())
-        .bind(user_id)
-        .execute(db.pool())
-        .await?;
-    Ok(())
 }

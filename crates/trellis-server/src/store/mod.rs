@@ -6,10 +6,13 @@ pub mod agreements;
 pub mod applications;
 pub mod audit;
 pub mod deals;
+pub mod incentives;
 pub mod onboarding;
+pub mod outbox;
 pub mod partners;
 pub mod programs;
 pub mod sessions;
+pub mod settings;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
@@ -36,6 +39,62 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A unique constraint and the input field it guards, by the names each
+/// backend reports (see [`crate::db::violated_unique`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Unique {
+    pub postgres: &'static str,
+    pub sqlite: &'static str,
+    pub field: &'static str,
+}
+
+pub const PARTNER_SLUG: Unique = Unique {
+    postgres: "partners_slug_key",
+    sqlite: "partners.slug",
+    field: "slug",
+};
+pub const USER_EMAIL: Unique = Unique {
+    postgres: "users_email_key",
+    sqlite: "users.email",
+    field: "email",
+};
+pub const OPEN_APPLICATION_DOMAIN: Unique = Unique {
+    postgres: "applications_open_domain",
+    sqlite: "applications.domain",
+    field: "domain",
+};
+pub const AGREEMENT_ACCEPTANCE: Unique = Unique {
+    postgres: "agreement_acceptances_agreement_id_partner_id_key",
+    sqlite: "agreement_acceptances.agreement_id, agreement_acceptances.partner_id",
+    field: "agreement",
+};
+pub const PROGRAM_VERSION_NUMBER: Unique = Unique {
+    postgres: "program_versions_program_id_number_key",
+    sqlite: "program_versions.program_id, program_versions.number",
+    field: "program",
+};
+
+impl StoreError {
+    /// A violation of `unique` becomes a conflict on its field with
+    /// `message`; any other error stays what it is.
+    pub fn on_unique(
+        e: sqlx::Error,
+        unique: Unique,
+        message: impl FnOnce() -> String,
+    ) -> StoreError {
+        match crate::db::violated_unique(&e) {
+            Some(c) if c == unique.postgres || c == unique.sqlite => StoreError::Conflict {
+                field: unique.field,
+                message: message(),
+            },
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+/// A write transaction on either backend.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Who is making a change, for the audit trail.
 #[derive(Debug, Clone)]

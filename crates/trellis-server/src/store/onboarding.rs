@@ -1,26 +1,13 @@
-//! Onboarding checklists and the partnership lifecycle (formation →
-//! enablement → performing → renewal, suspended, terminated).
-//!
-//! A checklist is copied from the program's plan for the partner's type
-//! when the partner is created from an application (or enrolled). Tasks tied
-//! to an event complete themselves when it happens, inside the transaction
-//! of the change that caused it; the rest are ticked by hand. A completed
-//! checklist moves a partnership in formation to enablement, and a first deal
-//! won moves it from enablement to performing, by rule. Every move, by rule
-//! or by hand, is recorded with its reason and audited.
+//! Onboarding checklists and the partnership's stage history: rows in, rows
+//! out. The lifecycle rules live in `app::onboarding`.
 
-use super::audit::{self, Change};
-use super::{Actor, StoreError, StoreResult};
+use super::{StoreError, StoreResult, Tx};
 use crate::db::{self, Db};
 use serde::Serialize;
 use sqlx::{Any, Row};
-use trellis_core::org::PartnerStatus;
 use trellis_core::program::model::{OnboardingTask, TaskEvent};
-use trellis_core::recruit::{stage_by_rule, Stage};
-use trellis_core::FieldError;
+use trellis_core::recruit::Stage;
 use utoipa::ToSchema;
-
-type Tx = sqlx::Transaction<'static, Any>;
 
 /// One item of a partner's checklist.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -59,8 +46,9 @@ pub struct Onboarding {
     pub history: Vec<StageEvent>,
 }
 
-/// Copies a plan into a partner's checklist (tasks it already has are kept).
-pub(crate) async fn create_plan(
+/// Copies a plan into a partner's checklist (tasks it already has are kept);
+/// returns how many were added.
+pub async fn insert_tasks(
     tx: &mut Tx,
     partner_id: &str,
     tasks: &[OnboardingTask],
@@ -109,7 +97,6 @@ where
         .collect()
 }
 
-/// A partner's checklist, stage and stage history.
 /// Whether the partner has an onboarding checklist (one query).
 pub async fn has_checklist(db: &Db, partner_id: &str) -> StoreResult<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM onboarding_tasks WHERE partner_id = $1")
@@ -119,6 +106,7 @@ pub async fn has_checklist(db: &Db, partner_id: &str) -> StoreResult<bool> {
     Ok(n > 0)
 }
 
+/// A partner's checklist, stage and stage history.
 pub async fn get(db: &Db, partner_id: &str) -> StoreResult<Onboarding> {
     let stage: Option<String> = sqlx::query_scalar("SELECT stage FROM partners WHERE id = $1")
         .bind(partner_id)
@@ -159,51 +147,26 @@ pub async fn get(db: &Db, partner_id: &str) -> StoreResult<Onboarding> {
     })
 }
 
-/// The administrative status that goes with a stage.
-fn status_for(stage: Stage) -> PartnerStatus {
-    match stage {
-        Stage::Formation => PartnerStatus::Onboarding,
-        Stage::Enablement | Stage::Performing | Stage::Renewal => PartnerStatus::Active,
-        Stage::Suspended => PartnerStatus::Suspended,
-        Stage::Terminated => PartnerStatus::Terminated,
-    }
-}
-
-/// Records a move (already checked) and updates the partner.
-pub(crate) async fn record_stage(
-    tx: &mut Tx,
-    actor: &Actor,
-    partner_id: &str,
-    from: Stage,
-    to: Stage,
-    rule: Option<&str>,
-    reason: &str,
-) -> StoreResult<()> {
-    let changed = sqlx::query(
+/// Moves a partner from stage `from` to `to`; `false` when it was no longer in `from`.
+pub async fn set_stage(tx: &mut Tx, partner_id: &str, from: Stage, to: Stage) -> StoreResult<bool> {
+    Ok(sqlx::query(
         "UPDATE partners SET stage = $1, status = $2, updated_at = $3 WHERE id = $4 AND stage = $5",
     )
     .bind(to.as_str())
-    .bind(status_for(to).as_str())
+    .bind(to.partner_status().as_str())
     .bind(db::now())
     .bind(partner_id)
     .bind(from.as_str())
     .execute(&mut **tx)
     .await?
-    .rows_affected();
-    if changed == 0 {
-        return Err(StoreError::Conflict {
-            field: "stage",
-            message: "the partnership moved meanwhile; reload and try again".into(),
-        });
-    }
-    log_stage(tx, actor, partner_id, Some(from), to, rule, reason).await
+    .rows_affected()
+        == 1)
 }
 
-/// The stage history and audit entry of a move; the partner row already
-/// says `to` (a new partner is inserted in its first stage).
-pub(crate) async fn log_stage(
+/// One move in a partnership's stage history.
+pub async fn insert_stage_event(
     tx: &mut Tx,
-    actor: &Actor,
+    actor_email: &str,
     partner_id: &str,
     from: Option<Stage>,
     to: Stage,
@@ -217,29 +180,18 @@ pub(crate) async fn log_stage(
     .bind(uuid::Uuid::now_v7().to_string())
     .bind(partner_id)
     .bind(db::now())
-    .bind(&actor.email)
+    .bind(actor_email)
     .bind(from.map(Stage::as_str))
     .bind(to.as_str())
     .bind(rule)
     .bind(reason)
     .execute(&mut **tx)
     .await?;
-    audit::record(
-        tx,
-        actor,
-        Change {
-            action: "partner.stage",
-            object_type: "partner",
-            object_id: partner_id,
-            partner_id: Some(partner_id),
-            before: from.map(|f| serde_json::json!({"stage": f.as_str()})),
-            after: Some(serde_json::json!({"stage": to.as_str(), "rule": rule, "reason": reason})),
-        },
-    )
-    .await
+    Ok(())
 }
 
-async fn stage_in(tx: &mut Tx, partner_id: &str) -> StoreResult<Stage> {
+/// The partner's stage.
+pub async fn stage_in(tx: &mut Tx, partner_id: &str) -> StoreResult<Stage> {
     let raw: Option<String> = sqlx::query_scalar("SELECT stage FROM partners WHERE id = $1")
         .bind(partner_id)
         .fetch_optional(&mut **tx)
@@ -248,140 +200,52 @@ async fn stage_in(tx: &mut Tx, partner_id: &str) -> StoreResult<Stage> {
     Stage::parse("stage", &raw).map_err(|e| StoreError::Internal(format!("stored stage: {e}")))
 }
 
-/// Applies the lifecycle rules after something that may satisfy them.
-pub(crate) async fn advance_by_rule(
-    tx: &mut Tx,
-    actor: &Actor,
-    partner_id: &str,
-) -> StoreResult<()> {
-    let stage = stage_in(tx, partner_id).await?;
-    let (total, open): (i64, i64) = {
-        let r = sqlx::query(
-            "SELECT COUNT(*) AS total, COUNT(*) - COUNT(done_at) AS open FROM onboarding_tasks WHERE partner_id = $1",
-        )
-        .bind(partner_id)
-        .fetch_one(&mut **tx)
-        .await?;
-        (r.try_get("total")?, r.try_get("open")?)
-    };
-    let won: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM deals WHERE partner_id = $1 AND status = 'won'")
-            .bind(partner_id)
-            .fetch_one(&mut **tx)
-            .await?;
-    if let Some((to, rule)) = stage_by_rule(stage, total > 0 && open == 0, won as u64) {
-        record_stage(tx, actor, partner_id, stage, to, Some(rule), rule).await?;
-    }
-    Ok(())
+/// How many checklist tasks the partner has, and how many are still open.
+pub async fn task_counts(tx: &mut Tx, partner_id: &str) -> StoreResult<(i64, i64)> {
+    let r = sqlx::query(
+        "SELECT COUNT(*) AS total, COUNT(*) - COUNT(done_at) AS open FROM onboarding_tasks WHERE partner_id = $1",
+    )
+    .bind(partner_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((r.try_get("total")?, r.try_get("open")?))
 }
 
-/// Completes the partner's open tasks tied to `event`, then applies the rules.
-pub(crate) async fn on_event(
+/// Marks the partner's open tasks tied to `event` done; returns how many.
+pub async fn complete_for_event(
     tx: &mut Tx,
-    actor: &Actor,
     partner_id: &str,
     event: TaskEvent,
-) -> StoreResult<()> {
-    if event == TaskEvent::UserAdded {
-        // The admin invited at approval is the first user, not an added one.
-        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE partner_id = $1")
-            .bind(partner_id)
-            .fetch_one(&mut **tx)
-            .await?;
-        if users < 2 {
-            return Ok(());
-        }
-    }
-    let done = sqlx::query(
+    done_by: &str,
+) -> StoreResult<u64> {
+    Ok(sqlx::query(
         "UPDATE onboarding_tasks SET done_at = $1, done_by = $2 WHERE partner_id = $3 AND event = $4 AND done_at IS NULL",
     )
     .bind(db::now())
-    .bind(format!("{} ({})", actor.email, event.as_str()))
+    .bind(done_by)
     .bind(partner_id)
     .bind(event.as_str())
     .execute(&mut **tx)
     .await?
-    .rows_affected();
-    if done > 0 {
-        advance_by_rule(tx, actor, partner_id).await?;
-    }
-    Ok(())
+    .rows_affected())
 }
 
-/// Ticks a task by hand (or unticks it with `done = false`).
+/// Ticks (or unticks) one task; `false` when the partner has no such task.
 pub async fn set_task(
-    db: &Db,
-    actor: &Actor,
+    tx: &mut Tx,
     partner_id: &str,
     task_id: &str,
-    done: bool,
-) -> StoreResult<()> {
-    let mut tx = db.begin_write().await?;
-    let changed = sqlx::query(
+    done_by: Option<&str>,
+) -> StoreResult<bool> {
+    Ok(sqlx::query(
         "UPDATE onboarding_tasks SET done_at = $1, done_by = $2 WHERE partner_id = $3 AND task_id = $4",
     )
-    .bind(done.then(db::now))
-    .bind(done.then(|| actor.email.clone()))
+    .bind(done_by.map(|_| db::now()))
+    .bind(done_by)
     .bind(partner_id)
     .bind(task_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
-    .rows_affected();
-    if changed == 0 {
-        return Err(StoreError::NotFound("onboarding task"));
-    }
-    audit::record(
-        &mut tx,
-        actor,
-        Change {
-            action: if done {
-                "onboarding.task-done"
-            } else {
-                "onboarding.task-reopened"
-            },
-            object_type: "partner",
-            object_id: partner_id,
-            partner_id: Some(partner_id),
-            before: None,
-            after: Some(serde_json::json!({"task": task_id})),
-        },
-    )
-    .await?;
-    if done {
-        advance_by_rule(&mut tx, actor, partner_id).await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Moves a partnership by hand, with a reason.
-pub async fn move_stage(
-    db: &Db,
-    actor: &Actor,
-    partner_id: &str,
-    to: &str,
-    reason: &str,
-) -> StoreResult<()> {
-    let to = Stage::parse("stage", to).map_err(|e| StoreError::Invalid(e.into()))?;
-    let mut tx = db.begin_write().await?;
-    let from = stage_in(&mut tx, partner_id).await?;
-    from.move_to(to, reason)
-        .map_err(|e: FieldError| StoreError::Invalid(e.into()))?;
-    record_stage(&mut tx, actor, partner_id, from, to, None, reason.trim()).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Starts a partner's checklist from a program's plan for its type (used on
-/// enrollment); returns how many tasks were added.
-pub async fn start_from_program(
-    db: &Db,
-    partner_id: &str,
-    partner_type: &str,
-    program: &trellis_core::program::Program,
-) -> StoreResult<usize> {
-    let mut tx = db.begin_write().await?;
-    let n = create_plan(&mut tx, partner_id, program.onboarding_for(partner_type)).await?;
-    tx.commit().await?;
-    Ok(n)
+    .rows_affected()
+        > 0)
 }

@@ -1,7 +1,8 @@
 //! Partner organisations.
 
-use super::audit::{self, Change};
-use super::{decode_cursor, encode_cursor, page_limit, Actor, Arg, Sql, StoreError, StoreResult};
+use super::{
+    decode_cursor, encode_cursor, page_limit, Arg, Sql, StoreError, StoreResult, Tx, PARTNER_SLUG,
+};
 use crate::db::{self, Db};
 use serde::Serialize;
 use sqlx::{any::AnyRow, Row};
@@ -42,14 +43,6 @@ impl Partner {
             id: &self.id,
             channel_manager_id: self.channel_manager_id.as_deref(),
         }
-    }
-
-    fn audit_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "slug": self.slug, "name": self.name, "partner_type": self.partner_type,
-            "region": self.region, "country": self.country, "status": self.status,
-            "website": self.website, "channel_manager_id": self.channel_manager_id,
-        })
     }
 }
 
@@ -159,10 +152,7 @@ pub async fn get_by_slug(db: &Db, slug: &str) -> StoreResult<Option<Partner>> {
     row.as_ref().map(from_row).transpose()
 }
 
-pub(crate) async fn get_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    id: &str,
-) -> StoreResult<Partner> {
+pub async fn get_in(tx: &mut Tx, id: &str) -> StoreResult<Partner> {
     let row = sqlx::query(&format!("{SELECT} WHERE p.id = $1"))
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -241,57 +231,30 @@ pub async fn count_by_status(db: &Db) -> StoreResult<Vec<(String, i64)>> {
         .collect()
 }
 
-async fn check_channel_manager(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    id: &str,
-) -> StoreResult<()> {
-    let role: Option<String> =
+/// The role of an active vendor or partner user, if there is one with that id.
+pub async fn active_user_role(tx: &mut Tx, user_id: &str) -> StoreResult<Option<String>> {
+    Ok(
         sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND status <> 'disabled'")
-            .bind(id)
+            .bind(user_id)
             .fetch_optional(&mut **tx)
-            .await?;
-    match role.as_deref() {
-        Some("channel-manager") | Some("vendor-admin") => Ok(()),
-        _ => Err(StoreError::Invalid(
-            trellis_core::FieldError::new(
-                "channel_manager_id",
-                "invalid-reference",
-                "channel_manager_id must be the id of an active vendor user (channel manager or vendor admin)",
-            )
-            .into(),
-        )),
-    }
+            .await?,
+    )
 }
 
-fn slug_taken(slug: &str) -> StoreError {
-    StoreError::Conflict {
-        field: "slug",
-        message: format!("a partner with slug '{slug}' already exists"),
-    }
+fn slug_taken(e: sqlx::Error, slug: &str) -> StoreError {
+    StoreError::on_unique(e, PARTNER_SLUG, || {
+        format!("a partner with slug '{slug}' already exists")
+    })
 }
 
-/// The lifecycle stage a partner created with `status` starts in.
-fn stage_of_status(status: PartnerStatus) -> trellis_core::recruit::Stage {
-    use trellis_core::recruit::Stage;
-    match status {
-        PartnerStatus::Active => Stage::Performing,
-        PartnerStatus::Suspended => Stage::Suspended,
-        PartnerStatus::Terminated => Stage::Terminated,
-        PartnerStatus::Prospect | PartnerStatus::Onboarding => Stage::Formation,
-    }
-}
-
-/// Inserts one partner inside the caller's transaction and audits it.
-pub(crate) async fn insert(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    actor: &Actor,
+/// Inserts one partner in `stage`.
+pub async fn insert(
+    tx: &mut Tx,
     new: &NewPartner,
+    stage: trellis_core::recruit::Stage,
 ) -> StoreResult<Partner> {
-    if let Some(m) = &new.channel_manager_id {
-        check_channel_manager(tx, m).await?;
-    }
     let id = uuid::Uuid::now_v7().to_string();
-    let res = sqlx::query(
+    sqlx::query(
         "INSERT INTO partners (id, slug, name, sort_name, partner_type, region, country, status, \
          website, channel_manager_id, created_at, updated_at, stage) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
@@ -307,51 +270,24 @@ pub(crate) async fn insert(
     .bind(new.website.as_deref())
     .bind(new.channel_manager_id.as_deref())
     .bind(db::now())
-    .bind(stage_of_status(new.status).as_str())
+    .bind(stage.as_str())
     .execute(&mut **tx)
-    .await;
-    match res {
-        Err(e) if db::is_unique_violation(&e) => return Err(slug_taken(&new.slug)),
-        r => r?,
-    };
-    let partner = get_in(tx, &id).await?;
-    audit::record(
-        tx,
-        actor,
-        Change {
-            action: "partner.create",
-            object_type: "partner",
-            object_id: &id,
-            partner_id: Some(&id),
-            before: None,
-            after: Some(partner.audit_json()),
-        },
-    )
-    .await?;
-    Ok(partner)
+    .await
+    .map_err(|e| slug_taken(e, &new.slug))?;
+    get_in(tx, &id).await
 }
 
-pub async fn create(db: &Db, actor: &Actor, new: NewPartner) -> StoreResult<Partner> {
-    let mut tx = db.begin_write().await?;
-    let partner = insert(&mut tx, actor, &new).await?;
-    tx.commit().await?;
-    Ok(partner)
-}
-
-pub async fn update(db: &Db, actor: &Actor, id: &str, patch: PartnerPatch) -> StoreResult<Partner> {
-    let mut tx = db.begin_write().await?;
-    let before = get_in(&mut tx, id).await?;
-    if let Some(Some(m)) = &patch.channel_manager_id {
-        check_channel_manager(&mut tx, m).await?;
-    }
+/// Writes `before` with `patch` applied.
+pub async fn update(tx: &mut Tx, before: &Partner, patch: &PartnerPatch) -> StoreResult<Partner> {
     let name = patch.name.clone().unwrap_or_else(|| before.name.clone());
-    let res = sqlx::query(
+    let slug = patch.slug.as_deref().unwrap_or(&before.slug);
+    sqlx::query(
         "UPDATE partners SET slug = $2, name = $3, sort_name = $4, partner_type = $5, region = $6, \
          country = $7, status = $8, website = $9, channel_manager_id = $10, updated_at = $11 \
          WHERE id = $1",
     )
-    .bind(id)
-    .bind(patch.slug.as_deref().unwrap_or(&before.slug))
+    .bind(&before.id)
+    .bind(slug)
     .bind(&name)
     .bind(trellis_core::validate::search_key(&name))
     .bind(patch.partner_type.as_deref().unwrap_or(&before.partner_type))
@@ -361,62 +297,35 @@ pub async fn update(db: &Db, actor: &Actor, id: &str, patch: PartnerPatch) -> St
     .bind(patch.website.clone().unwrap_or(before.website.clone()))
     .bind(patch.channel_manager_id.clone().unwrap_or(before.channel_manager_id.clone()))
     .bind(db::now())
-    .execute(&mut *tx)
-    .await;
-    match res {
-        Err(e) if db::is_unique_violation(&e) => {
-            return Err(slug_taken(patch.slug.as_deref().unwrap_or_default()))
-        }
-        r => r?,
-    };
-    let after = get_in(&mut tx, id).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Change {
-            action: "partner.update",
-            object_type: "partner",
-            object_id: id,
-            partner_id: Some(id),
-            before: Some(before.audit_json()),
-            after: Some(after.audit_json()),
-        },
-    )
-    .await?;
-    // The partner completed its profile: saved by one of its own users, with a website.
-    if after.website.is_some() {
-        let own: Option<Option<String>> =
-            sqlx::query_scalar("SELECT partner_id FROM users WHERE id = $1")
-                .bind(actor.user_id.as_deref())
-                .fetch_optional(&mut *tx)
-                .await?;
-        if own.flatten().as_deref() == Some(id) {
-            super::onboarding::on_event(
-                &mut tx,
-                actor,
-                id,
-                trellis_core::program::model::TaskEvent::ProfileCompleted,
-            )
-            .await?;
-        }
-    }
-    tx.commit().await?;
-    Ok(after)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| slug_taken(e, slug))?;
+    get_in(tx, &before.id).await
 }
 
-/// Creates many partners in one transaction (demo data, benchmarks), each audited.
-pub async fn create_many(
-    db: &Db,
-    actor: &Actor,
-    items: &[NewPartner],
-) -> StoreResult<Vec<Partner>> {
-    let mut tx = db.begin_write().await?;
-    let mut out = Vec::with_capacity(items.len());
-    for new in items {
-        out.push(insert(&mut tx, actor, new).await?);
+/// A free slug for a new partner named `name`: its suggestion, else with -2, -3, ….
+pub async fn free_slug(tx: &mut Tx, name: &str) -> StoreResult<String> {
+    let base = trellis_core::validate::Slug::suggest(name);
+    let base = if base.is_empty() {
+        "partner".to_string()
+    } else {
+        base
+    };
+    for n in 1..1000 {
+        let slug = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let taken: Option<String> = sqlx::query_scalar("SELECT id FROM partners WHERE slug = $1")
+            .bind(&slug)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if taken.is_none() {
+            return Ok(slug);
+        }
     }
-    tx.commit().await?;
-    Ok(out)
+    Err(StoreError::Internal(format!("no free slug for {name}")))
 }
 
 /// The distinct values of `partner_type` or `region`, for filter menus.

@@ -1,47 +1,13 @@
-//! Programs and their versions: draft → published → retired. A published or
-//! retired version never changes (the database refuses it too); drafts can be
-//! replaced or deleted. Partners are enrolled in programs with a type, a
-//! segment and optionally a tier or track.
+//! Programs, their versions and partners' enrollments: rows in, rows out.
+//! A published or retired version never changes (the database refuses it
+//! too); the rules of drafting and publishing live in `app::programs`.
 
-use super::audit::{self, Change};
-use super::{Actor, StoreError, StoreResult};
+use super::{StoreError, StoreResult, Tx, PROGRAM_VERSION_NUMBER};
 use crate::db::{self, Db};
 use serde::Serialize;
-use sqlx::{any::AnyRow, Any, Row};
-use trellis_core::program::{self, lint, Finding, Program, Severity};
+use sqlx::{any::AnyRow, Row};
+use trellis_core::program::{Checked, VersionStatus};
 use utoipa::ToSchema;
-
-/// A program source that has been read and checked.
-pub struct Checked {
-    /// Canonical TOML (JSON uploads are converted).
-    pub source: String,
-    pub program: Program,
-    pub findings: Vec<Finding>,
-}
-
-impl Checked {
-    /// Parses and checks a TOML source.
-    pub fn new(source: String) -> Result<Checked, program::ParseError> {
-        let program = program::parse(&source)?;
-        let findings = lint::check(&program, &source);
-        Ok(Checked {
-            source,
-            program,
-            findings,
-        })
-    }
-
-    pub fn errors(&self) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .count()
-    }
-
-    pub fn warnings(&self) -> usize {
-        self.findings.len() - self.errors()
-    }
-}
 
 /// One version of a program, without its source.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -55,9 +21,7 @@ pub struct VersionMeta {
     pub label: String,
     /// The `[program].effective` date.
     pub effective: String,
-    /// `draft`, `published` or `retired`.
-    #[schema(example = "published")]
-    pub status: String,
+    pub status: VersionStatus,
     /// SHA-256 of the source, hex.
     pub sha256: String,
     /// Error findings when it was last checked (publishing needs 0).
@@ -119,7 +83,8 @@ fn meta_from_row(r: &AnyRow) -> StoreResult<VersionMeta> {
         number: r.try_get("number")?,
         label: r.try_get("label")?,
         effective: r.try_get("effective")?,
-        status: r.try_get("status")?,
+        status: VersionStatus::parse("status", &r.try_get::<String, _>("status")?)
+            .map_err(|e| StoreError::Internal(format!("stored version status: {e}")))?,
         sha256: r.try_get("sha256")?,
         errors: r.try_get("errors")?,
         warnings: r.try_get("warnings")?,
@@ -137,14 +102,6 @@ fn version_from_row(r: &AnyRow) -> StoreResult<Version> {
         meta: meta_from_row(r)?,
         name: r.try_get("program_name")?,
         source: r.try_get("source")?,
-    })
-}
-
-fn audit_json(m: &VersionMeta) -> serde_json::Value {
-    serde_json::json!({
-        "program": m.program, "number": m.number, "label": m.label,
-        "effective": m.effective, "status": m.status, "sha256": m.sha256,
-        "errors": m.errors, "warnings": m.warnings,
     })
 }
 
@@ -178,7 +135,7 @@ pub async fn list(db: &Db) -> StoreResult<Vec<ProgramSummary>> {
                 name: r.try_get("name")?,
                 published: mine
                     .iter()
-                    .find(|v| v.status == "published")
+                    .find(|v| v.status == VersionStatus::Published)
                     .map(|v| (*v).clone()),
                 latest,
                 versions: r.try_get("versions")?,
@@ -222,11 +179,7 @@ pub async fn published(db: &Db, slug: &str) -> StoreResult<Option<Version>> {
     row.as_ref().map(version_from_row).transpose()
 }
 
-async fn version_in(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    slug: &str,
-    number: i64,
-) -> StoreResult<Version> {
+pub async fn version_in(tx: &mut Tx, slug: &str, number: i64) -> StoreResult<Version> {
     let row = sqlx::query(&format!(
         "{SELECT_VERSION} WHERE p.slug = $1 AND v.number = $2"
     ))
@@ -238,46 +191,52 @@ async fn version_in(
     version_from_row(&row)
 }
 
-/// Saves a checked source as a new draft: version 1 of a new program, or the
-/// next number of an existing one (matched by `[program].id`).
-pub async fn save_draft(db: &Db, actor: &Actor, c: &Checked) -> StoreResult<VersionMeta> {
-    let slug = c.program.program.id.get_ref().clone();
-    let now = db::now();
-    let mut tx = db.begin_write().await?;
-    let existing: Option<String> = sqlx::query_scalar("SELECT id FROM programs WHERE slug = $1")
-        .bind(&slug)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let program_id = match existing {
-        Some(id) => id,
-        None => {
-            let id = uuid::Uuid::now_v7().to_string();
-            sqlx::query(
-                "INSERT INTO programs (id, slug, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
-            )
-            .bind(&id)
-            .bind(&slug)
-            .bind(&c.program.program.name)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-            id
-        }
-    };
+/// The id of the program with `[program].id` = `slug`.
+pub async fn program_id(tx: &mut Tx, slug: &str) -> StoreResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM programs WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
+}
+
+/// Inserts a program; returns its id.
+pub async fn insert_program(tx: &mut Tx, slug: &str, name: &str, now: &str) -> StoreResult<String> {
+    let id = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO programs (id, slug, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(&id)
+    .bind(slug)
+    .bind(name)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// Inserts the next version of a program as a draft; returns its number.
+pub async fn insert_draft(
+    tx: &mut Tx,
+    program_id: &str,
+    c: &Checked,
+    created_by: Option<&str>,
+    now: &str,
+) -> StoreResult<i64> {
     let number: i64 = sqlx::query_scalar(
         "SELECT COALESCE(MAX(number), 0) + 1 FROM program_versions WHERE program_id = $1",
     )
-    .bind(&program_id)
-    .fetch_one(&mut *tx)
+    .bind(program_id)
+    .fetch_one(&mut **tx)
     .await?;
-    let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO program_versions (id, program_id, number, label, effective, status, source, \
          sha256, errors, warnings, created_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $9, $10, $11, $11)",
     )
-    .bind(&id)
-    .bind(&program_id)
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(program_id)
     .bind(number)
     .bind(&c.program.program.version)
     .bind(&c.program.program.effective)
@@ -285,75 +244,20 @@ pub async fn save_draft(db: &Db, actor: &Actor, c: &Checked) -> StoreResult<Vers
     .bind(crate::auth::sha256_hex(c.source.as_bytes()))
     .bind(c.errors() as i64)
     .bind(c.warnings() as i64)
-    .bind(actor.user_id.as_deref())
-    .bind(&now)
-    .execute(&mut *tx)
+    .bind(created_by)
+    .bind(now)
+    .execute(&mut **tx)
     .await
     .map_err(|e| {
-        if db::is_unique_violation(&e) {
-            StoreError::Conflict {
-                field: "program",
-                message: "another draft of this program was saved at the same moment; try again"
-                    .into(),
-            }
-        } else {
-            e.into()
-        }
+        StoreError::on_unique(e, PROGRAM_VERSION_NUMBER, || {
+            "another draft of this program was saved at the same moment; try again".into()
+        })
     })?;
-    let v = version_in(&mut tx, &slug, number).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Change {
-            action: "program.draft",
-            object_type: "program_version",
-            object_id: &v.meta.id,
-            partner_id: None,
-            before: None,
-            after: Some(audit_json(&v.meta)),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(v.meta)
+    Ok(number)
 }
 
-fn not_draft(v: &VersionMeta, what: &str) -> StoreError {
-    StoreError::Conflict {
-        field: "status",
-        message: format!(
-            "version {} of {} is {}: only drafts can be {what}; upload a new draft instead",
-            v.number, v.program, v.status
-        ),
-    }
-}
-
-/// Replaces a draft's source (same program id).
-pub async fn replace_draft(
-    db: &Db,
-    actor: &Actor,
-    slug: &str,
-    number: i64,
-    c: &Checked,
-) -> StoreResult<VersionMeta> {
-    if c.program.program.id.get_ref() != slug {
-        return Err(StoreError::Invalid(
-            trellis_core::FieldError::new(
-                "program.id",
-                "mismatch",
-                format!(
-                    "the source is program '{}', not '{slug}'; upload it as a new draft instead",
-                    c.program.program.id.get_ref()
-                ),
-            )
-            .into(),
-        ));
-    }
-    let mut tx = db.begin_write().await?;
-    let before = version_in(&mut tx, slug, number).await?;
-    if before.meta.status != "draft" {
-        return Err(not_draft(&before.meta, "changed"));
-    }
+/// Replaces a version's source and its checked counts.
+pub async fn update_source(tx: &mut Tx, version_id: &str, c: &Checked) -> StoreResult<()> {
     sqlx::query(
         "UPDATE program_versions SET label = $1, effective = $2, source = $3, sha256 = $4, \
          errors = $5, warnings = $6, updated_at = $7 WHERE id = $8",
@@ -365,211 +269,85 @@ pub async fn replace_draft(
     .bind(c.errors() as i64)
     .bind(c.warnings() as i64)
     .bind(db::now())
-    .bind(&before.meta.id)
-    .execute(&mut *tx)
+    .bind(version_id)
+    .execute(&mut **tx)
     .await?;
-    let after = version_in(&mut tx, slug, number).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Change {
-            action: "program.update-draft",
-            object_type: "program_version",
-            object_id: &after.meta.id,
-            partner_id: None,
-            before: Some(audit_json(&before.meta)),
-            after: Some(audit_json(&after.meta)),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after.meta)
+    Ok(())
 }
 
-/// Deletes a draft (and the program, if that was its only version).
-pub async fn delete_draft(db: &Db, actor: &Actor, slug: &str, number: i64) -> StoreResult<()> {
-    let mut tx = db.begin_write().await?;
-    let v = version_in(&mut tx, slug, number).await?;
-    if v.meta.status != "draft" {
-        return Err(not_draft(&v.meta, "deleted"));
-    }
+/// Deletes a version, and its program when no version is left.
+pub async fn delete_version(tx: &mut Tx, version_id: &str, slug: &str) -> StoreResult<()> {
     sqlx::query("DELETE FROM program_versions WHERE id = $1")
-        .bind(&v.meta.id)
-        .execute(&mut *tx)
+        .bind(version_id)
+        .execute(&mut **tx)
         .await?;
     let left: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM program_versions v JOIN programs p ON p.id = v.program_id WHERE p.slug = $1",
     )
     .bind(slug)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     if left == 0 {
         sqlx::query("DELETE FROM programs WHERE slug = $1")
             .bind(slug)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    audit::record(
-        &mut tx,
-        actor,
-        Change {
-            action: "program.delete-draft",
-            object_type: "program_version",
-            object_id: &v.meta.id,
-            partner_id: None,
-            before: Some(audit_json(&v.meta)),
-            after: None,
-        },
-    )
-    .await?;
-    tx.commit().await?;
     Ok(())
 }
 
-/// Why a draft could not be published.
-pub enum PublishError {
-    Store(StoreError),
-    /// The source has error findings (re-checked at publication).
-    HasErrors(Box<Checked>),
-}
-
-impl From<StoreError> for PublishError {
-    fn from(e: StoreError) -> Self {
-        PublishError::Store(e)
-    }
-}
-
-impl From<sqlx::Error> for PublishError {
-    fn from(e: sqlx::Error) -> Self {
-        PublishError::Store(e.into())
-    }
-}
-
-/// Publishes a draft with no error findings; the version in force, if any, is
-/// retired in the same transaction.
-pub async fn publish(
-    db: &Db,
-    actor: &Actor,
-    slug: &str,
-    number: i64,
-) -> Result<VersionMeta, PublishError> {
-    let mut tx = db.begin_write().await?;
-    let v = version_in(&mut tx, slug, number).await?;
-    if v.meta.status != "draft" {
-        return Err(not_draft(&v.meta, "published").into());
-    }
-    // Checked again: the stored counts may come from an older checker.
-    let checked = Checked::new(v.source.clone()).map_err(|e| {
-        StoreError::Internal(format!("stored draft {slug}/{number} does not parse: {e}"))
-    })?;
-    if checked.errors() > 0 {
-        return Err(PublishError::HasErrors(Box::new(checked)));
-    }
-    let now = db::now();
-    let current = sqlx::query(&format!(
+/// The version of a program in force, read inside a transaction.
+pub async fn published_in(tx: &mut Tx, slug: &str) -> StoreResult<Option<VersionMeta>> {
+    sqlx::query(&format!(
         "{SELECT_VERSION} WHERE p.slug = $1 AND v.status = 'published'"
     ))
     .bind(slug)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .as_ref()
     .map(meta_from_row)
-    .transpose()?;
-    if let Some(cur) = &current {
-        sqlx::query(
-            "UPDATE program_versions SET status = 'retired', retired_at = $1, updated_at = $1 WHERE id = $2",
-        )
-        .bind(&now)
-        .bind(&cur.id)
-        .execute(&mut *tx)
-        .await?;
-        let retired = version_in(&mut tx, slug, cur.number).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            Change {
-                action: "program.retire",
-                object_type: "program_version",
-                object_id: &cur.id,
-                partner_id: None,
-                before: Some(audit_json(cur)),
-                after: Some(audit_json(&retired.meta)),
-            },
-        )
-        .await?;
-    }
+    .transpose()
+}
+
+/// Retires a version.
+pub async fn set_retired(tx: &mut Tx, version_id: &str, now: &str) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE program_versions SET status = 'retired', retired_at = $1, updated_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(version_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Publishes a version (with its fresh counts) and takes the program's name from it.
+pub async fn set_published(
+    tx: &mut Tx,
+    slug: &str,
+    version_id: &str,
+    c: &Checked,
+    by: Option<&str>,
+    now: &str,
+) -> StoreResult<()> {
     sqlx::query(
         "UPDATE program_versions SET status = 'published', published_at = $1, published_by = $2, \
          errors = $3, warnings = $4, updated_at = $1 WHERE id = $5",
     )
-    .bind(&now)
-    .bind(actor.user_id.as_deref())
-    .bind(checked.errors() as i64)
-    .bind(checked.warnings() as i64)
-    .bind(&v.meta.id)
-    .execute(&mut *tx)
+    .bind(now)
+    .bind(by)
+    .bind(c.errors() as i64)
+    .bind(c.warnings() as i64)
+    .bind(version_id)
+    .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE programs SET name = $1, updated_at = $2 WHERE slug = $3")
-        .bind(&checked.program.program.name)
-        .bind(&now)
+        .bind(&c.program.program.name)
+        .bind(now)
         .bind(slug)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    let after = version_in(&mut tx, slug, number).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Change {
-            action: "program.publish",
-            object_type: "program_version",
-            object_id: &after.meta.id,
-            partner_id: None,
-            before: Some(audit_json(&v.meta)),
-            after: Some(audit_json(&after.meta)),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after.meta)
-}
-
-/// Retires the published version without a successor.
-pub async fn retire(db: &Db, actor: &Actor, slug: &str, number: i64) -> StoreResult<VersionMeta> {
-    let mut tx = db.begin_write().await?;
-    let v = version_in(&mut tx, slug, number).await?;
-    if v.meta.status != "published" {
-        return Err(StoreError::Conflict {
-            field: "status",
-            message: format!(
-                "version {number} of {slug} is {}: only the published version can be retired",
-                v.meta.status
-            ),
-        });
-    }
-    let now = db::now();
-    sqlx::query(
-        "UPDATE program_versions SET status = 'retired', retired_at = $1, updated_at = $1 WHERE id = $2",
-    )
-    .bind(&now)
-    .bind(&v.meta.id)
-    .execute(&mut *tx)
-    .await?;
-    let after = version_in(&mut tx, slug, number).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Change {
-            action: "program.retire",
-            object_type: "program_version",
-            object_id: &v.meta.id,
-            partner_id: None,
-            before: Some(audit_json(&v.meta)),
-            after: Some(audit_json(&after.meta)),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after.meta)
+    Ok(())
 }
 
 fn enrollment_from_row(r: &AnyRow) -> StoreResult<Enrollment> {
@@ -596,79 +374,55 @@ pub async fn enrollments(db: &Db, partner_id: &str) -> StoreResult<Vec<Enrollmen
     rows.iter().map(enrollment_from_row).collect()
 }
 
-/// Enrolls a partner in a program, or changes its type, segment or level there.
-/// The caller has checked the ids against the published version.
-pub async fn enroll(
-    db: &Db,
-    actor: &Actor,
-    partner_id: &str,
-    slug: &str,
-    partner_type: &str,
-    segment: &str,
-    level: Option<&str>,
-) -> StoreResult<Enrollment> {
-    let mut tx = db.begin_write().await?;
-    let after = enroll_in(
-        &mut tx,
-        actor,
-        partner_id,
-        slug,
-        partner_type,
-        segment,
-        level,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
-}
+const SELECT_ENROLLMENT: &str = "SELECT e.*, p.slug, p.name FROM partner_programs e \
+     JOIN programs p ON p.id = e.program_id WHERE e.partner_id = $1 AND e.program_id = $2";
 
-/// [`enroll`] within a transaction (approving an application enrolls the
-/// new partner with everything else it does).
-pub async fn enroll_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    actor: &Actor,
+/// A partner's enrollment in one program, read inside a transaction.
+pub async fn enrollment_in(
+    tx: &mut Tx,
     partner_id: &str,
-    slug: &str,
-    partner_type: &str,
-    segment: &str,
-    level: Option<&str>,
-) -> StoreResult<Enrollment> {
-    let program_id: String = sqlx::query_scalar("SELECT id FROM programs WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(StoreError::NotFound("program"))?;
-    let select = "SELECT e.*, p.slug, p.name FROM partner_programs e JOIN programs p ON p.id = e.program_id \
-                  WHERE e.partner_id = $1 AND e.program_id = $2";
-    let before = sqlx::query(select)
+    program_id: &str,
+) -> StoreResult<Option<Enrollment>> {
+    sqlx::query(SELECT_ENROLLMENT)
         .bind(partner_id)
-        .bind(&program_id)
+        .bind(program_id)
         .fetch_optional(&mut **tx)
         .await?
         .as_ref()
         .map(enrollment_from_row)
-        .transpose()?;
+        .transpose()
+}
+
+/// Writes a partner's type, segment and level in a program (enrolling it if new).
+pub async fn upsert_enrollment(
+    tx: &mut Tx,
+    partner_id: &str,
+    program_id: &str,
+    partner_type: &str,
+    segment: &str,
+    level: Option<&str>,
+) -> StoreResult<Enrollment> {
     let now = db::now();
-    if before.is_some() {
-        sqlx::query(
-            "UPDATE partner_programs SET partner_type = $1, segment = $2, level = $3, updated_at = $4 \
-             WHERE partner_id = $5 AND program_id = $6",
-        )
-        .bind(partner_type)
-        .bind(segment)
-        .bind(level)
-        .bind(&now)
-        .bind(partner_id)
-        .bind(&program_id)
-        .execute(&mut **tx)
-        .await?;
-    } else {
+    let updated = sqlx::query(
+        "UPDATE partner_programs SET partner_type = $1, segment = $2, level = $3, updated_at = $4 \
+         WHERE partner_id = $5 AND program_id = $6",
+    )
+    .bind(partner_type)
+    .bind(segment)
+    .bind(level)
+    .bind(&now)
+    .bind(partner_id)
+    .bind(program_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
         sqlx::query(
             "INSERT INTO partner_programs (partner_id, program_id, partner_type, segment, level, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6)",
         )
         .bind(partner_id)
-        .bind(&program_id)
+        .bind(program_id)
         .bind(partner_type)
         .bind(segment)
         .bind(level)
@@ -676,25 +430,7 @@ pub async fn enroll_in(
         .execute(&mut **tx)
         .await?;
     }
-    let after = sqlx::query(select)
-        .bind(partner_id)
-        .bind(&program_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let after = enrollment_from_row(&after)?;
-    let json = |e: &Enrollment| serde_json::json!({"program": e.program, "partner_type": e.partner_type, "segment": e.segment, "level": e.level});
-    audit::record(
-        tx,
-        actor,
-        Change {
-            action: "partner.enroll",
-            object_type: "partner",
-            object_id: partner_id,
-            partner_id: Some(partner_id),
-            before: before.as_ref().map(json),
-            after: Some(json(&after)),
-        },
-    )
-    .await?;
-    Ok(after)
+    enrollment_in(tx, partner_id, program_id)
+        .await?
+        .ok_or(StoreError::NotFound("enrollment"))
 }

@@ -1,8 +1,7 @@
 //! Personal API tokens: shown once, stored as SHA-256, revocable.
 
-use super::audit::{self, Change};
 use super::users::User;
-use super::{Actor, StoreError, StoreResult};
+use super::{StoreResult, Tx};
 use crate::auth;
 use crate::db::{self, Db};
 use serde::Serialize;
@@ -32,52 +31,30 @@ fn from_row(r: &AnyRow) -> StoreResult<ApiToken> {
     })
 }
 
-/// Creates a token for `user`; returns its record and the clear-text token.
-pub async fn create(
-    db: &Db,
-    actor: &Actor,
-    user: &User,
-    name: &str,
-) -> StoreResult<(ApiToken, String)> {
-    let secret = auth::new_api_token();
+/// Stores a token (by its hash) for a user; returns its record.
+pub async fn insert(tx: &mut Tx, user_id: &str, name: &str, secret: &str) -> StoreResult<ApiToken> {
     let id = uuid::Uuid::now_v7().to_string();
     let prefix: String = secret
         .chars()
         .take(auth::API_TOKEN_PREFIX.len() + 6)
         .collect();
-    let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&id)
-    .bind(&user.id)
+    .bind(user_id)
     .bind(name)
     .bind(auth::sha256_hex(secret.as_bytes()))
     .bind(&prefix)
     .bind(db::now())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     let row = sqlx::query("SELECT * FROM api_tokens WHERE id = $1")
         .bind(&id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
-    let token = from_row(&row)?;
-    audit::record(
-        &mut tx,
-        actor,
-        Change {
-            action: "token.create",
-            object_type: "api_token",
-            object_id: &id,
-            partner_id: user.partner_id.as_deref(),
-            before: None,
-            after: Some(serde_json::json!({"name": name, "prefix": prefix, "user_id": user.id})),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((token, secret))
+    from_row(&row)
 }
 
 /// The user a bearer token belongs to, if it is valid, not revoked and the user active.
@@ -121,41 +98,28 @@ pub async fn list(db: &Db, user_id: &str) -> StoreResult<Vec<ApiToken>> {
     rows.iter().map(from_row).collect()
 }
 
-/// Revokes one of `user`'s tokens. Unknown ids and other users' tokens are "not found".
-pub async fn revoke(db: &Db, actor: &Actor, user: &User, token_id: &str) -> StoreResult<ApiToken> {
-    let mut tx = db.begin_write().await?;
-    let row = sqlx::query("SELECT * FROM api_tokens WHERE id = $1 AND user_id = $2")
+/// One of a user's tokens, read inside a transaction.
+pub async fn get_of_user(
+    tx: &mut Tx,
+    user_id: &str,
+    token_id: &str,
+) -> StoreResult<Option<ApiToken>> {
+    sqlx::query("SELECT * FROM api_tokens WHERE id = $1 AND user_id = $2")
         .bind(token_id)
-        .bind(&user.id)
-        .fetch_optional(&mut *tx)
+        .bind(user_id)
+        .fetch_optional(&mut **tx)
         .await?
-        .ok_or(StoreError::NotFound("token"))?;
-    let before = from_row(&row)?;
-    if before.revoked_at.is_some() {
-        return Ok(before);
-    }
-    let now = db::now();
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Marks a token revoked at `now`.
+pub async fn set_revoked(tx: &mut Tx, token_id: &str, now: &str) -> StoreResult<()> {
     sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1")
         .bind(token_id)
-        .bind(&now)
-        .execute(&mut *tx)
+        .bind(now)
+        .execute(&mut **tx)
         .await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Change {
-            action: "token.revoke",
-            object_type: "api_token",
-            object_id: token_id,
-            partner_id: user.partner_id.as_deref(),
-            before: Some(serde_json::json!({"revoked_at": null})),
-            after: Some(serde_json::json!({"revoked_at": now})),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(ApiToken {
-        revoked_at: Some(now),
-        ..before
-    })
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! Users of the vendor and of partner organisations, and their invitations.
 
-use super::audit::{self, Change};
-use super::{decode_cursor, encode_cursor, page_limit, Actor, Arg, Sql, StoreError, StoreResult};
+use super::{
+    decode_cursor, encode_cursor, page_limit, Arg, Sql, StoreError, StoreResult, Tx, USER_EMAIL,
+};
 use crate::db::{self, Db};
 use serde::Serialize;
 use sqlx::{any::AnyRow, Row};
@@ -25,15 +26,6 @@ pub struct User {
     pub status: UserStatus,
     pub created_at: String,
     pub updated_at: String,
-}
-
-impl User {
-    fn audit_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "email": self.email, "name": self.name, "role": self.role,
-            "partner_id": self.partner_id, "status": self.status,
-        })
-    }
 }
 
 /// A user together with the stored password hash, for sign-in only.
@@ -150,29 +142,15 @@ pub async fn channel_managers(db: &Db) -> StoreResult<Vec<User>> {
     rows.iter().map(from_row).collect()
 }
 
-async fn insert(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    actor: &Actor,
-    new: &NewUser,
-    action: &str,
-) -> StoreResult<User> {
-    if new.role.is_partner() != new.partner_id.is_some() {
-        return Err(StoreError::Invalid(
-            trellis_core::FieldError::new(
-                "role",
-                "role-partner-mismatch",
-                "partner roles need a partner and vendor roles must have none",
-            )
-            .into(),
-        ));
-    }
+/// Inserts a user: active with a password hash, else invited.
+pub async fn insert(tx: &mut Tx, new: &NewUser) -> StoreResult<User> {
     let id = uuid::Uuid::now_v7().to_string();
     let status = if new.password_hash.is_some() {
         UserStatus::Active
     } else {
         UserStatus::Invited
     };
-    let res = sqlx::query(
+    sqlx::query(
         "INSERT INTO users (id, email, name, role, partner_id, status, password_hash, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
     )
@@ -185,109 +163,67 @@ async fn insert(
     .bind(new.password_hash.as_deref())
     .bind(db::now())
     .execute(&mut **tx)
-    .await;
-    match res {
-        Err(e) if db::is_unique_violation(&e) => {
-            return Err(StoreError::Conflict {
-                field: "email",
-                message: format!("a user with e-mail '{}' already exists", new.email),
-            })
-        }
-        r => r?,
-    };
+    .await
+    .map_err(|e| {
+        StoreError::on_unique(e, USER_EMAIL, || {
+            format!("a user with e-mail '{}' already exists", new.email)
+        })
+    })?;
+    get_in(tx, &id).await
+}
+
+pub async fn get_in(tx: &mut Tx, id: &str) -> StoreResult<User> {
     let row = sqlx::query("SELECT * FROM users WHERE id = $1")
-        .bind(&id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let user = from_row(&row)?;
-    audit::record(
-        tx,
-        actor,
-        Change {
-            action,
-            object_type: "user",
-            object_id: &id,
-            partner_id: user.partner_id.as_deref(),
-            before: None,
-            after: Some(user.audit_json()),
-        },
-    )
-    .await?;
-    Ok(user)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
+    from_row(&row)
 }
 
-/// Creates a user who can sign in at once (CLI, demo).
-pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> StoreResult<User> {
-    let mut tx = db.begin_write().await?;
-    let user = insert(&mut tx, actor, &new, "user.create").await?;
-    tx.commit().await?;
-    Ok(user)
-}
-
-/// Creates an invited user and a single-use invitation; returns the user and
-/// the invitation token (clear text, to be handed out once).
-pub async fn invite(db: &Db, actor: &Actor, new: NewUser) -> StoreResult<(User, String)> {
-    let mut tx = db.begin_write().await?;
-    let invited = invite_in(&mut tx, actor, new).await?;
-    tx.commit().await?;
-    Ok(invited)
-}
-
-/// Invites a user inside the caller's transaction: the user, the hashed
-/// single-use token, and the e-mail with the link (queued in the outbox).
-pub(crate) async fn invite_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    actor: &Actor,
-    new: NewUser,
-) -> StoreResult<(User, String)> {
-    let user = insert(
-        tx,
-        actor,
-        &NewUser {
-            password_hash: None,
-            ..new
-        },
-        "user.invite",
-    )
-    .await?;
-    let token = crate::auth::random_hex(32);
+/// Stores a single-use invitation for a user, valid [`INVITE_TTL_HOURS`];
+/// only the token's hash is kept.
+pub async fn insert_invitation(
+    tx: &mut Tx,
+    user_id: &str,
+    created_by: Option<&str>,
+    token: &str,
+) -> StoreResult<()> {
     let now = chrono::Utc::now();
     sqlx::query(
         "INSERT INTO invitations (token_hash, user_id, created_by, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(crate::auth::sha256_hex(token.as_bytes()))
-    .bind(&user.id)
-    .bind(actor.user_id.as_deref())
+    .bind(user_id)
+    .bind(created_by)
     .bind(db::fmt_time(now))
     .bind(db::fmt_time(
         now + chrono::Duration::hours(INVITE_TTL_HOURS),
     ))
     .execute(&mut **tx)
     .await?;
-    crate::mail::queue(
-        tx,
-        Some(&user.id),
-        &user.email,
-        "Your invitation to Trellis",
-        &format!(
-            "{} invited you to Trellis as {}. Open the link below to set your password; it works once and for {INVITE_TTL_HOURS} hours.",
-            actor.email,
-            user.role.label()
-        ),
-        Some(&format!("{}{token}", crate::mail::INVITE_PATH)),
+    Ok(())
+}
+
+/// The partner organisation of a user (`None` for vendor users and unknown ids).
+pub async fn partner_of(tx: &mut Tx, user_id: &str) -> StoreResult<Option<String>> {
+    let own: Option<Option<String>> =
+        sqlx::query_scalar("SELECT partner_id FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(own.flatten())
+}
+
+/// How many users a partner has.
+pub async fn count_of_partner(tx: &mut Tx, partner_id: &str) -> StoreResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE partner_id = $1")
+            .bind(partner_id)
+            .fetch_one(&mut **tx)
+            .await?,
     )
-    .await?;
-    if let Some(pid) = &user.partner_id {
-        crate::store::onboarding::on_event(
-            tx,
-            actor,
-            pid,
-            trellis_core::program::model::TaskEvent::UserAdded,
-        )
-        .await?;
-    }
-    Ok((user, token))
 }
 
 /// Why an invitation cannot be used.
@@ -319,72 +255,101 @@ pub async fn invitation(db: &Db, token: &str) -> StoreResult<Result<User, Invite
     Ok(get(db, &user_id).await?.ok_or(InviteProblem::Unknown))
 }
 
-/// Uses an invitation: sets the password and activates the user, once.
-pub async fn accept_invitation(
-    db: &Db,
-    token: &str,
-    password_hash: &str,
-) -> StoreResult<Result<User, InviteProblem>> {
-    let mut tx = db.begin_write().await?;
-    let now = db::now();
-    // The conditional UPDATE is the single-use guarantee: two concurrent
-    // acceptances cannot both match `used_at IS NULL`.
+/// Uses an invitation once: marks it used if it is unused and unexpired at
+/// `now`, and returns its user's id (`None` otherwise). The conditional
+/// UPDATE is the single-use guarantee: two concurrent acceptances cannot
+/// both match `used_at IS NULL`.
+pub async fn use_invitation(tx: &mut Tx, token: &str, now: &str) -> StoreResult<Option<String>> {
     let hash = crate::auth::sha256_hex(token.as_bytes());
     let done = sqlx::query(
         "UPDATE invitations SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
     )
     .bind(&hash)
-    .bind(&now)
-    .execute(&mut *tx)
+    .bind(now)
+    .execute(&mut **tx)
     .await?;
     if done.rows_affected() != 1 {
-        drop(tx);
-        return match invitation(db, token).await? {
-            Err(p) => Ok(Err(p)),
-            Ok(_) => Ok(Err(InviteProblem::Used)),
-        };
+        return Ok(None);
     }
-    let user_id: String =
+    Ok(Some(
         sqlx::query_scalar("SELECT user_id FROM invitations WHERE token_hash = $1")
             .bind(&hash)
-            .fetch_one(&mut *tx)
-            .await?;
-    let before_row = sqlx::query("SELECT * FROM users WHERE id = $1")
-        .bind(&user_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let before = from_row(&before_row)?;
+            .fetch_one(&mut **tx)
+            .await?,
+    ))
+}
+
+/// Sets a user's password and makes the user active.
+pub async fn activate(
+    tx: &mut Tx,
+    user_id: &str,
+    password_hash: &str,
+    now: &str,
+) -> StoreResult<()> {
     sqlx::query(
         "UPDATE users SET password_hash = $2, status = 'active', updated_at = $3 WHERE id = $1",
     )
-    .bind(&user_id)
+    .bind(user_id)
     .bind(password_hash)
-    .bind(&now)
-    .execute(&mut *tx)
+    .bind(now)
+    .execute(&mut **tx)
     .await?;
-    let after = User {
-        status: UserStatus::Active,
-        updated_at: now,
-        ..before.clone()
-    };
-    let actor = Actor {
-        user_id: Some(after.id.clone()),
-        email: after.email.clone(),
-        request_id: None,
-    };
-    audit::record(
-        &mut tx,
-        &actor,
-        Change {
-            action: "user.accept-invitation",
-            object_type: "user",
-            object_id: &after.id,
-            partner_id: after.partner_id.as_deref(),
-            before: Some(before.audit_json()),
-            after: Some(after.audit_json()),
-        },
+    Ok(())
+}
+
+/// Someone to notify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub id: String,
+    pub email: String,
+}
+
+fn recipients(rows: &[sqlx::any::AnyRow]) -> StoreResult<Vec<Recipient>> {
+    rows.iter()
+        .map(|r| {
+            Ok(Recipient {
+                id: r.try_get("id")?,
+                email: r.try_get("email")?,
+            })
+        })
+        .collect()
+}
+
+/// The partner's channel manager, if active.
+pub async fn channel_manager_of(tx: &mut Tx, partner_id: &str) -> StoreResult<Vec<Recipient>> {
+    let rows = sqlx::query(
+        "SELECT u.id, u.email FROM users u JOIN partners p ON p.channel_manager_id = u.id \
+         WHERE p.id = $1 AND u.status = 'active'",
     )
+    .bind(partner_id)
+    .fetch_all(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(Ok(after))
+    recipients(&rows)
+}
+
+/// The active vendor admins.
+pub async fn vendor_admins(tx: &mut Tx) -> StoreResult<Vec<Recipient>> {
+    let rows = sqlx::query(
+        "SELECT id, email FROM users WHERE role = 'vendor-admin' AND status = 'active'",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    recipients(&rows)
+}
+
+/// The partner's active admins, and `also` (one of its users) if active.
+pub async fn partner_admins_and(
+    tx: &mut Tx,
+    partner_id: &str,
+    also: Option<&str>,
+) -> StoreResult<Vec<Recipient>> {
+    let rows = sqlx::query(
+        "SELECT id, email FROM users WHERE partner_id = $1 AND status = 'active' \
+         AND (role = 'partner-admin' OR id = $2)",
+    )
+    .bind(partner_id)
+    .bind(also.unwrap_or(""))
+    .fetch_all(&mut **tx)
+    .await?;
+    recipients(&rows)
 }

@@ -283,7 +283,7 @@ async fn cli_creates_users_and_tokens_that_the_server_accepts(b: Backend) {
     let db = TestDb::new(b).await;
     let url = db.url.clone();
     let out = run_ok(trellis_on(&url, &["migrate"]), "");
-    assert!(out.contains("applied 7 migration"), "{out}");
+    assert!(out.contains("applied 8 migration"), "{out}");
     let out = run_ok(trellis_on(&url, &["migrate"]), "");
     assert!(out.contains("applied 0 migration"), "idempotent: {out}");
 

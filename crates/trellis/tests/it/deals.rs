@@ -297,16 +297,9 @@ async fn lifecycle_with_extension_and_expiry(b: Backend) {
         .execute(app.db.pool())
         .await
         .unwrap();
-    let state = trellis_server::http::AppState::load(app.db.clone(), Default::default())
+    let n = trellis_server::app::deals::expire_due(&app.app, &trellis_server::app::today())
         .await
         .unwrap();
-    let n = trellis_server::store::deals::expire_due(
-        &app.db,
-        &state.matcher,
-        &trellis_server::store::deals::today(),
-    )
-    .await
-    .unwrap();
     assert_eq!(n, 1);
     let d = app.get(&format!("/api/v1/deals/{id}"), &w.a).await;
     assert_eq!(d.body["deal"]["status"], "expired");

@@ -6,10 +6,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use trellis_core::org::Role;
+use trellis_server::app::{self, App};
 use trellis_server::config::Config;
 use trellis_server::db::Db;
 use trellis_server::http::Application;
-use trellis_server::store::{tokens, users, Actor};
+use trellis_server::store::{users, Actor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -160,6 +161,8 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub base: String,
     pub db: Db,
+    /// The server's application layer, to set up what a test needs.
+    pub app: App,
     pub http: reqwest::Client,
     pub test_db: TestDb,
 }
@@ -213,6 +216,7 @@ impl TestApp {
             .await
             .expect("bind");
         let base = format!("http://{}", app.local_addr());
+        let application = app.state().app.clone();
         tokio::spawn(app.run_until(std::future::pending()));
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -222,6 +226,7 @@ impl TestApp {
         TestApp {
             base,
             db,
+            app: application,
             http,
             test_db,
         }
@@ -251,8 +256,8 @@ impl TestApp {
         let hash = trellis_server::auth::hash_password(PASSWORD.into())
             .await
             .unwrap();
-        let user = users::create(
-            &self.db,
+        let user = app::users::create(
+            &self.app,
             &Actor::system("test"),
             users::NewUser {
                 email: email.into(),
@@ -264,7 +269,7 @@ impl TestApp {
         )
         .await
         .expect("create user");
-        let (_, token) = tokens::create(&self.db, &Actor::system("test"), &user, "test")
+        let (_, token) = app::tokens::create(&self.app, &Actor::system("test"), &user, "test")
             .await
             .unwrap();
         (user, token)
@@ -390,3 +395,17 @@ impl TestApp {
 
 /// The password of users made by [`TestApp::user`].
 pub const PASSWORD: &str = "violet-harbour-42";
+
+/// The application over a test database (as the command line opens it).
+pub fn app_on(db: &Db) -> App {
+    App::open(db.clone(), Config::default())
+}
+
+/// Who set-up code acts as: a vendor admin.
+pub fn operator() -> trellis_core::access::Principal {
+    trellis_core::access::Principal {
+        user_id: "test".into(),
+        role: Role::VendorAdmin,
+        partner_id: None,
+    }
+}

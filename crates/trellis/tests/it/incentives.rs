@@ -4,18 +4,19 @@
 //! themselves, and a draft program shows the difference per partner.
 
 use crate::cli::{run_err, run_ok, trellis_on};
+use crate::helpers::{app_on, operator};
 use crate::helpers::{Backend, TestApp, TestDb, PASSWORD};
 use crate::portal::{browser, csrf_of, get_text, sign_in};
 use serde_json::Value;
 use trellis_core::org::PartnerStatus;
 use trellis_core::org::Role;
-use trellis_server::store::programs::{self, Checked};
+use trellis_core::program::Checked;
+use trellis_server::app::incentives::{calculate, fx, import, UnknownSku};
 use trellis_server::store::{partners, Actor};
 
 crate::on_both_backends!(
     import_calculate_and_what_if,
     an_import_that_dies_leaves_nothing,
-    lines_kept_one_row_each_move_into_segments,
     imports_at_once_never_double_count,
     fx_rates_apply_by_day
 );
@@ -36,18 +37,27 @@ async fn import_calculate_and_what_if(b: Backend) {
     run_ok(trellis_on(&url, &["migrate"]), "");
     let pool = db.open().await;
     let actor = Actor::system("test");
-    let v = programs::save_draft(&pool, &actor, &Checked::new(CLOUD.to_string()).unwrap())
-        .await
-        .unwrap();
-    programs::publish(&pool, &actor, &v.program, v.number)
-        .await
-        .map_err(|_| "publish")
-        .unwrap();
+    let v = trellis_server::app::programs::save_draft(
+        &app_on(&pool),
+        &actor,
+        &Checked::new(CLOUD.to_string()).unwrap(),
+    )
+    .await
+    .unwrap();
+    trellis_server::app::programs::publish(
+        &app_on(&pool),
+        &operator(),
+        &actor,
+        &v.program,
+        v.number,
+    )
+    .await
+    .unwrap();
     for (slug, ty) in [("brightpath", "reseller"), ("alpine", "msp")] {
-        partners::create(
-            &pool,
+        trellis_server::app::partners::create_many(
+            &app_on(&pool),
             &actor,
-            partners::NewPartner {
+            &[partners::NewPartner {
                 slug: slug.into(),
                 name: format!("{slug} partner"),
                 partner_type: ty.into(),
@@ -56,7 +66,7 @@ async fn import_calculate_and_what_if(b: Backend) {
                 status: PartnerStatus::Active,
                 website: None,
                 channel_manager_id: None,
-            },
+            }],
         )
         .await
         .unwrap();
@@ -587,9 +597,13 @@ async fn import_calculate_and_what_if(b: Backend) {
         "{ from = 100000, rate_pct = 2 }, { from = 250000, rate_pct = 4 }",
         "{ from = 100000, rate_pct = 3 }, { from = 250000, rate_pct = 5 }",
     );
-    let draft = programs::save_draft(&pool, &actor, &Checked::new(richer).unwrap())
-        .await
-        .unwrap();
+    let draft = trellis_server::app::programs::save_draft(
+        &app_on(&pool),
+        &actor,
+        &Checked::new(richer).unwrap(),
+    )
+    .await
+    .unwrap();
     let r = app
         .post(
             "/api/v1/incentives/calculations",
@@ -797,17 +811,26 @@ async fn cloud_and_reseller(
     slug: &str,
 ) -> trellis_server::store::partners::Partner {
     let actor = Actor::system("test");
-    let v = programs::save_draft(pool, &actor, &Checked::new(CLOUD.to_string()).unwrap())
-        .await
-        .unwrap();
-    programs::publish(pool, &actor, &v.program, v.number)
-        .await
-        .map_err(|_| "publish")
-        .unwrap();
-    partners::create(
-        pool,
+    let v = trellis_server::app::programs::save_draft(
+        &app_on(pool),
         &actor,
-        partners::NewPartner {
+        &Checked::new(CLOUD.to_string()).unwrap(),
+    )
+    .await
+    .unwrap();
+    trellis_server::app::programs::publish(
+        &app_on(pool),
+        &operator(),
+        &actor,
+        &v.program,
+        v.number,
+    )
+    .await
+    .unwrap();
+    trellis_server::app::partners::create_many(
+        &app_on(pool),
+        &actor,
+        &[partners::NewPartner {
             slug: slug.into(),
             name: format!("Reseller {slug}"),
             partner_type: "reseller".into(),
@@ -816,10 +839,11 @@ async fn cloud_and_reseller(
             status: PartnerStatus::Active,
             website: None,
             channel_manager_id: None,
-        },
+        }],
     )
     .await
     .unwrap()
+    .remove(0)
 }
 
 /// `trellis import sales` dying while it writes: the batch is all or nothing.
@@ -876,86 +900,6 @@ async fn an_import_that_dies_leaves_nothing(b: Backend) {
     );
 }
 
-/// Lines an earlier version kept one row each (the `sales` table) move into
-/// segments when the database is migrated, and count as before.
-async fn lines_kept_one_row_each_move_into_segments(b: Backend) {
-    let db = TestDb::new(b).await;
-    let pool = db.open().await;
-    let actor = Actor::system("test");
-    let partner = cloud_and_reseller(&pool, "old").await;
-    sqlx::query(
-        "INSERT INTO sales_batches (id, created_at, created_by, source, sha256, lines, imported, duplicates, held, status) \
-         VALUES ('b-old', '2027-01-01T00:00:00.000000Z', 'test', 'old.csv', 'x', 2, 2, 0, 1, 'imported')",
-    )
-    .execute(pool.pool())
-    .await
-    .unwrap();
-    for (tid, line, sku, held) in [
-        ("OLD-1", 2i64, "AUR-CL-100", 0i64),
-        ("OLD-2", 3, "MYSTERY", 1),
-    ] {
-        sqlx::query(
-            "INSERT INTO sales (transaction_id, batch_id, line, day, partner_id, customer_name, customer_domain, \
-             customer_country, sku, quantity, unit_price, currency, deal_id, seller, held) \
-             VALUES ($1, 'b-old', $2, '2027-02-01', $3, 'Acme', 'acme.example', 'DE', $4, '3', '1000.50', 'USD', NULL, NULL, $5)",
-        )
-        .bind(tid)
-        .bind(line)
-        .bind(&partner.id)
-        .bind(sku)
-        .bind(held)
-        .execute(pool.pool())
-        .await
-        .unwrap();
-    }
-    pool.migrate().await.unwrap();
-    let count = |sql: &'static str| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>(sql)
-                .fetch_one(pool.pool())
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(count("SELECT COUNT(*) FROM sales").await, 0);
-    assert_eq!(
-        count("SELECT CAST(COALESCE(SUM(lines), 0) AS BIGINT) FROM sales_segments").await,
-        2
-    );
-    assert_eq!(
-        count("SELECT CAST(COALESCE(SUM(held), 0) AS BIGINT) FROM sales_segments").await,
-        1
-    );
-    let run = trellis_server::sales::run(&pool, "2027-Q1", None, true)
-        .await
-        .unwrap();
-    assert_eq!(run.calculation.lines_read, 1, "the held line stays out");
-    let st = &run.calculation.statements[0];
-    let accrual = st.lines.iter().find(|l| l.rule == "mdf-accrual").unwrap();
-    assert_eq!(accrual.basis.to_string(), "3001.50");
-    // Their transaction ids are still known: importing them again adds nothing.
-    let again =
-        format!("{HEADER}OLD-1,2027-02-01,old,Acme,acme.example,DE,AUR-CL-100,3,1000.50,USD,,\n");
-    let s = trellis_server::sales::import(
-        &pool,
-        &actor,
-        "again.csv",
-        again.as_bytes(),
-        trellis_server::sales::UnknownSku::Reject,
-        &mut |_, _| {},
-    )
-    .await
-    .unwrap();
-    assert_eq!((s.imported, s.duplicates), (0, 1));
-    // Migrating again changes nothing.
-    pool.migrate().await.unwrap();
-    assert_eq!(
-        count("SELECT CAST(COALESCE(SUM(lines), 0) AS BIGINT) FROM sales_segments").await,
-        2
-    );
-}
-
 /// Two imports of the same file at once never count a line twice: one
 /// imports it, the other skips every line or asks to be run again.
 async fn imports_at_once_never_double_count(b: Backend) {
@@ -969,12 +913,12 @@ async fn imports_at_once_never_double_count(b: Backend) {
         ));
     }
     let import = |pool: trellis_server::db::Db, text: String| async move {
-        trellis_server::sales::import(
-            &pool,
+        import::import(
+            &app_on(&pool),
             &Actor::system("test"),
             "same.csv",
             text.as_bytes(),
-            trellis_server::sales::UnknownSku::Reject,
+            UnknownSku::Reject,
             &mut |_, _| {},
         )
         .await
@@ -1006,9 +950,8 @@ async fn fx_rates_apply_by_day(b: Backend) {
     let db = TestDb::new(b).await;
     let pool = db.open().await;
     cloud_and_reseller(&pool, "euro").await;
-    use trellis_server::sales;
-    sales::import_fx(
-        &pool,
+    fx::import(
+        &app_on(&pool),
         "fx.csv",
         "from_currency,to_currency,valid_from,rate\nEUR,USD,2027-02-01,1.10\nEUR,USD,2027-03-01,1.20\n",
     )
@@ -1017,12 +960,12 @@ async fn fx_rates_apply_by_day(b: Backend) {
     let import = |body: &'static str| {
         let pool = pool.clone();
         async move {
-            sales::import(
-                &pool,
+            import::import(
+                &app_on(&pool),
                 &Actor::system("test"),
                 "euro.csv",
                 format!("{HEADER}{body}").as_bytes(),
-                sales::UnknownSku::Reject,
+                UnknownSku::Reject,
                 &mut |_, _| {},
             )
             .await
@@ -1035,7 +978,9 @@ async fn fx_rates_apply_by_day(b: Backend) {
          E3,2027-03-05,euro,Acme,,DE,AUR-CL-100,2,1000,EUR,,\n",
     )
     .await;
-    let run = sales::run(&pool, "2027-Q1", None, true).await.unwrap();
+    let run = calculate::run(&app_on(&pool), "2027-Q1", None, true)
+        .await
+        .unwrap();
     let accrual = run.calculation.statements[0]
         .lines
         .iter()
@@ -1045,7 +990,7 @@ async fn fx_rates_apply_by_day(b: Backend) {
     assert_eq!(accrual.basis.to_string(), "3500.00");
     assert_eq!(run.calculation.lines_read, 2);
     import("E4,2027-01-15,euro,Acme,,DE,AUR-CL-100,1,1000,EUR,,\n").await;
-    let err = sales::run(&pool, "2027-Q1", None, true)
+    let err = calculate::run(&app_on(&pool), "2027-Q1", None, true)
         .await
         .err()
         .unwrap()

@@ -8,7 +8,7 @@ use crate::portal::{browser, csrf_of, get_text};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use trellis_core::org::Role;
-use trellis_server::store::{tokens, users, Actor};
+use trellis_server::store::{users, Actor};
 
 crate::on_both_backends!(
     apply_review_approve_and_onboard_to_performing,
@@ -47,7 +47,7 @@ async fn token_of(app: &TestApp, email: &str) -> String {
         .unwrap()
         .unwrap()
         .user;
-    tokens::create(&app.db, &Actor::system("test"), &user, "test")
+    trellis_server::app::tokens::create(&app.app, &Actor::system("test"), &user, "test")
         .await
         .unwrap()
         .1

@@ -1,7 +1,7 @@
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiQuery, ApiUser};
 use crate::http::AppState;
-use crate::store::audit::{self, AuditEntry, AuditFilter};
+use crate::store::audit::{AuditEntry, AuditFilter};
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -93,11 +93,7 @@ pub async fn list_audit(
     caller: ApiUser,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
-    if !caller.principal.can_read_audit() {
-        return Err(ApiError::Forbidden(
-            "only vendor admins can read the audit trail".into(),
-        ));
-    }
-    let (items, next_cursor) = audit::list(&state.db, &q.to_filter()?).await?;
+    let (items, next_cursor) =
+        crate::app::audit::list(&state, &caller.principal, &q.to_filter()?).await?;
     Ok(Json(AuditPage { items, next_cursor }))
 }

@@ -1,16 +1,18 @@
 //! Sales-out uploads and statements over the API.
 
-use crate::http::api::partners::visible_partner;
+use crate::app::incentives::{
+    self as app, calculate, import, statements, Calculation, ImportSummary, UnknownSku, WhatIf,
+};
+use crate::app::{partners, AppError};
 use crate::http::error::{ApiError, ApiResult, Problem};
-use crate::http::extract::{ApiQuery, ApiUser};
+use crate::http::extract::{ApiJson, ApiQuery, ApiUser};
 use crate::http::AppState;
-use crate::sales::{self, Dispute, ImportSummary, SalesError, StoredStatement, UnknownSku};
+use crate::store::incentives::{Dispute, StoredStatement};
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use trellis_core::{FieldError, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 
 /// Sales files over the API may be large; the command line streams any size.
@@ -27,26 +29,6 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
             .await
             .map_err(|_| ApiError::TooLarge(SALES_BODY_LIMIT))?;
         Ok(CsvBody(bytes))
-    }
-}
-
-pub(crate) fn sales_error(e: SalesError) -> ApiError {
-    match e {
-        SalesError::Rejected(r) => ApiError::Validation(FieldErrors(
-            r.0.into_iter()
-                .map(|m| FieldError::new("file", "invalid-line", m))
-                .collect(),
-        )),
-        SalesError::Invalid(m) => {
-            // Messages name their field first ("period: …", "program: …").
-            let field = m
-                .split_once(':')
-                .map(|(f, _)| f.to_string())
-                .filter(|f| !f.contains(' '))
-                .unwrap_or_else(|| "request".into());
-            ApiError::Validation(FieldError::new(field, "invalid", m).into())
-        }
-        SalesError::Store(e) => e.into(),
     }
 }
 
@@ -79,15 +61,7 @@ pub async fn upload_sales(
     ApiQuery(q): ApiQuery<UploadQuery>,
     CsvBody(body): CsvBody,
 ) -> ApiResult<(StatusCode, Json<ImportSummary>)> {
-    let distributor = match &caller.user.partner_id {
-        Some(id) if caller.user.role == trellis_core::org::Role::PartnerAdmin => {
-            crate::store::partners::get(&state.db, id)
-                .await?
-                .is_some_and(|p| p.partner_type == "distributor")
-        }
-        _ => false,
-    };
-    if !caller.principal.can_manage_programs() && !distributor {
+    if !app::may_upload(&state, &caller.principal).await? {
         return Err(ApiError::Forbidden(
             "sales-out data is uploaded by vendor admins and distributors' admins".into(),
         ));
@@ -96,26 +70,23 @@ pub async fn upload_sales(
         None | Some("reject") => UnknownSku::Reject,
         Some("hold") => UnknownSku::Hold,
         Some(_) => {
-            return Err(ApiError::Validation(
-                FieldError::new(
-                    "unknown_skus",
-                    "invalid-value",
-                    "unknown_skus must be reject or hold",
-                )
-                .into(),
-            ))
+            return Err(AppError::field(
+                "unknown_skus",
+                "invalid-value",
+                "unknown_skus must be reject or hold",
+            )
+            .into())
         }
     };
-    let summary = sales::import(
-        &state.db,
+    let summary = import::import(
+        &state,
         &caller.actor,
         "upload.csv",
         &body[..],
         unknown,
         &mut |_, _| {},
     )
-    .await
-    .map_err(sales_error)?;
+    .await?;
     Ok((StatusCode::CREATED, Json(summary)))
 }
 
@@ -143,9 +114,7 @@ pub async fn rollback_sales(
             "vendor admins roll back sales batches".into(),
         ));
     }
-    let removed = sales::rollback(&state.db, &caller.actor, &batch)
-        .await
-        .map_err(sales_error)?;
+    let removed = import::rollback(&state, &caller.actor, &batch).await?;
     Ok(Json(RolledBack { batch, removed }))
 }
 
@@ -179,10 +148,9 @@ pub async fn partner_statements(
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<StatementWithDisputes>>> {
-    let partner = visible_partner(&state, &caller.principal, &id).await?;
-    let out = sales::statements_with_disputes(&state.db, &partner.id)
-        .await
-        .map_err(sales_error)?
+    let partner = partners::visible(&state, &caller.principal, &id).await?;
+    let out = statements::statements_with_disputes(&state, &partner.id)
+        .await?
         .into_iter()
         .map(|(statement, disputes)| StatementWithDisputes {
             statement,
@@ -212,8 +180,8 @@ pub struct CalculateRequest {
 #[derive(Serialize, ToSchema)]
 pub struct CalculationResult {
     #[serde(flatten)]
-    pub calculation: sales::Calculation,
-    pub what_if: Option<sales::WhatIf>,
+    pub calculation: Calculation,
+    pub what_if: Option<WhatIf>,
 }
 
 /// Calculate a period's statements (vendor admins), as
@@ -233,36 +201,17 @@ pub struct CalculationResult {
 pub async fn calculate(
     State(state): State<AppState>,
     caller: ApiUser,
-    crate::http::extract::ApiJson(body): crate::http::extract::ApiJson<CalculateRequest>,
+    ApiJson(body): ApiJson<CalculateRequest>,
 ) -> ApiResult<Json<CalculationResult>> {
-    if !caller.principal.can_manage_programs() {
-        return Err(ApiError::Forbidden(
-            "vendor admins calculate statements".into(),
-        ));
-    }
+    app::vendor_admins_only(&caller.principal, "calculate statements")?;
     // The version to compare with is checked before drafts are saved.
-    let other = match body.what_if_version {
-        Some(n) => Some(
-            sales::version_to_compare(&state.db, body.program.as_deref(), n)
-                .await
-                .map_err(sales_error)?,
-        ),
-        None => None,
-    };
-    let run = sales::run(
-        &state.db,
-        &body.period,
-        body.program.as_deref(),
-        body.dry_run,
-    )
-    .await
-    .map_err(sales_error)?;
+    let slug = body.program.as_deref();
+    let other = calculate::other_version(&state, slug, body.what_if_version).await?;
+    let run = calculate::run(&state, &body.period, slug, body.dry_run).await?;
     let what_if = match other {
-        Some((under, draft, n)) => Some(
-            sales::what_if(&state.db, &run, &under, &draft, Some(n))
-                .await
-                .map_err(sales_error)?,
-        ),
+        Some((under, draft, n)) => {
+            Some(calculate::what_if(&state, &run, &under, &draft, Some(n)).await?)
+        }
         None => None,
     };
     Ok(Json(CalculationResult {

@@ -1,7 +1,7 @@
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::ApiUser;
 use crate::http::AppState;
-use crate::store::partners::{self, Partner};
+use crate::store::partners::Partner;
 use crate::store::users::User;
 use axum::extract::State;
 use axum::Json;
@@ -25,7 +25,7 @@ pub struct Me {
     ))]
 pub async fn get_me(State(state): State<AppState>, caller: ApiUser) -> ApiResult<Json<Me>> {
     let partner = match &caller.user.partner_id {
-        Some(id) => partners::get(&state.db, id).await?,
+        Some(id) => Some(crate::app::partners::visible(&state, &caller.principal, id).await?),
         None => None,
     };
     Ok(Json(Me {

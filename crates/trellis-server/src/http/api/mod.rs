@@ -14,7 +14,6 @@ pub(crate) mod users;
 
 use super::error::{Problem, ProblemField, ProblemFinding};
 use super::AppState;
-use serde::{Deserialize, Deserializer};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -115,13 +114,4 @@ pub fn openapi_json() -> String {
     let mut s = openapi().to_pretty_json().unwrap_or_default();
     s.push('\n');
     s
-}
-
-/// Deserialises a field that distinguishes "absent" (`None`) from `null` (`Some(None)`).
-pub(crate) fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
 }

@@ -1,12 +1,14 @@
-use crate::http::error::{ApiError, ApiResult, Problem};
+//! The caller's API tokens; the use cases are `app::tokens`.
+
+use crate::app::tokens as app;
+use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiUser};
 use crate::http::AppState;
-use crate::store::tokens::{self, ApiToken};
+use crate::store::tokens::ApiToken;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use trellis_core::validate::Name;
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
@@ -40,7 +42,7 @@ pub async fn list_tokens(
     caller: ApiUser,
 ) -> ApiResult<Json<TokenList>> {
     Ok(Json(TokenList {
-        items: tokens::list(&state.db, &caller.user.id).await?,
+        items: app::list(&state, &caller.user).await?,
     }))
 }
 
@@ -58,9 +60,7 @@ pub async fn create_token(
     caller: ApiUser,
     ApiJson(body): ApiJson<CreateToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let name = Name::parse("name", &body.name, 100)?;
-    let (info, token) =
-        tokens::create(&state.db, &caller.actor, &caller.user, name.as_str()).await?;
+    let (info, token) = app::create(&state, &caller.actor, &caller.user, &body.name).await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { info, token })))
 }
 
@@ -79,8 +79,7 @@ pub async fn revoke_token(
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ApiToken>> {
-    tokens::revoke(&state.db, &caller.actor, &caller.user, &id)
-        .await
-        .map(Json)
-        .map_err(ApiError::from)
+    Ok(Json(
+        app::revoke(&state, &caller.actor, &caller.user, &id).await?,
+    ))
 }

@@ -1,13 +1,12 @@
 //! The signed-in user's API tokens.
 
-use super::{error_map, internal_page, not_found_page, render, CsrfForm, PortalUser};
+use super::{error_map, error_page, render, CsrfForm, PortalUser};
+use crate::app::{tokens, AppError};
 use crate::http::AppState;
-use crate::store::{tokens, StoreError};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use trellis_core::validate::Name;
 
 async fn page(
     state: &AppState,
@@ -16,9 +15,9 @@ async fn page(
     new_token: Option<String>,
     errors: Option<trellis_core::FieldErrors>,
 ) -> Response {
-    let list = match tokens::list(&state.db, &who.user.id).await {
+    let list = match tokens::list(state, &who.user).await {
         Ok(t) => t,
-        Err(e) => return internal_page(state, e),
+        Err(e) => return error_page(state, e),
     };
     let status = if errors.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -50,13 +49,10 @@ pub async fn create_token(
     State(state): State<AppState>,
     CsrfForm { who, form }: CsrfForm<NewToken>,
 ) -> Response {
-    let name = match Name::parse("name", &form.name, 100) {
-        Ok(n) => n,
-        Err(e) => return page(&state, &who, None, None, Some(e.into())).await,
-    };
-    match tokens::create(&state.db, &who.actor, &who.user, name.as_str()).await {
+    match tokens::create(&state, &who.actor, &who.user, &form.name).await {
         Ok((_, secret)) => page(&state, &who, None, Some(secret), None).await,
-        Err(e) => internal_page(&state, e),
+        Err(AppError::Invalid(errs)) => page(&state, &who, None, None, Some(errs)).await,
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -65,9 +61,8 @@ pub async fn revoke_token(
     Path(id): Path<String>,
     CsrfForm { who, .. }: CsrfForm<super::NoFields>,
 ) -> Response {
-    match tokens::revoke(&state.db, &who.actor, &who.user, &id).await {
+    match tokens::revoke(&state, &who.actor, &who.user, &id).await {
         Ok(_) => Redirect::to("/account?msg=revoked").into_response(),
-        Err(StoreError::NotFound(_)) => not_found_page(&state),
-        Err(e) => internal_page(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }

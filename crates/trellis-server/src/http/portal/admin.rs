@@ -1,12 +1,12 @@
 //! Vendor-admin pages: all users, vendor invitations, the audit log.
 
-use super::{error_map, form_outcome, internal_page, message_page, render, CsrfForm, PortalUser};
+use super::{error_map, error_page, form_outcome, message_page, render, CsrfForm, PortalUser};
+use crate::app::users::{self, InviteUser};
+use crate::app::{audit, notify, partners, AppError};
 use crate::http::api::audit::AuditQuery;
-use crate::http::api::users::{invite_vendor, InviteUser};
 use crate::http::AppState;
-use crate::store::audit::{self, AuditEntry};
-use crate::store::users::{self, UserFilter};
-use crate::store::{partners, StoreError};
+use crate::store::audit::AuditEntry;
+use crate::store::users::UserFilter;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
@@ -57,10 +57,10 @@ async fn users_page(
         limit: Some(100),
         ..Default::default()
     };
-    let (list, next) = match users::list(&state.db, &filter).await {
+    let (list, next) = match users::list_all(state, &who.principal, &filter).await {
         Ok(r) => r,
-        Err(StoreError::Invalid(_)) => (vec![], None),
-        Err(e) => return internal_page(state, e),
+        Err(AppError::Invalid(_)) => (vec![], None),
+        Err(e) => return error_page(state, e),
     };
     let mut ids: Vec<&str> = list
         .iter()
@@ -68,9 +68,9 @@ async fn users_page(
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    let partner_names = match partners::names(&state.db, &ids).await {
+    let partner_names = match partners::names(state, &who.principal, &ids).await {
         Ok(n) => n,
-        Err(e) => return internal_page(state, e),
+        Err(e) => return error_page(state, e),
     };
     let next_url = next.map(|c| {
         let mut s = form_urlencoded::Serializer::new(String::new());
@@ -125,7 +125,7 @@ pub async fn invite_vendor_user(
     if !who.principal.can_manage_vendor_users() {
         return forbidden(&state);
     }
-    let outcome = match invite_vendor(&state, &who.principal, &who.actor, &form).await {
+    let outcome = match users::invite_vendor(&state, &who.principal, &who.actor, &form).await {
         Ok(inv) => InviteOutcome {
             invite_url: Some(inv.invite_url),
             invited_email: Some(inv.user.email),
@@ -195,10 +195,10 @@ pub async fn audit(
         return forbidden(&state);
     }
     let (entries, next, error) = match q.to_filter() {
-        Ok(f) => match audit::list(&state.db, &f).await {
+        Ok(f) => match audit::list(&state, &who.principal, &f).await {
             Ok((e, n)) => (e, n, None),
-            Err(StoreError::Invalid(errs)) => (vec![], None, Some(errs.0[0].message.clone())),
-            Err(e) => return internal_page(&state, e),
+            Err(AppError::Invalid(errs)) => (vec![], None, Some(errs.0[0].message.clone())),
+            Err(e) => return error_page(&state, e),
         },
         Err(errs) => (
             vec![],
@@ -262,15 +262,15 @@ pub async fn outbox(
         .status
         .as_deref()
         .filter(|s| ["queued", "sent", "failed"].contains(s));
-    let mails = match crate::mail::outbox(&state.db, status, 200).await {
+    let mails = match notify::outbox(&state, &who.principal, status).await {
         Ok(m) => m,
-        Err(e) => return internal_page(&state, e),
+        Err(e) => return error_page(&state, e),
     };
     let public_url = state.config.public_url();
     let mails: Vec<_> = mails
         .iter()
         .map(|m| {
-            let text = crate::mail::body_with_link(&m.body, m.link.as_deref(), &public_url);
+            let text = crate::jobs::mail::body_with_link(&m.body, m.link.as_deref(), &public_url);
             minijinja::context! { text, ..minijinja::Value::from_serialize(m) }
         })
         .collect();

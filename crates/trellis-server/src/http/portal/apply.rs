@@ -2,10 +2,10 @@
 //! channel managers' review queue.
 
 use super::login::{client_ip, pre_session_csrf, pre_session_csrf_ok};
-use super::{error_map, internal_page, message_page, not_found_page, render, PortalUser};
+use super::{error_map, error_page, message_page, not_found_page, render, PortalUser};
+use crate::app::recruit::{self, Decision};
+use crate::app::{programs, users, AppError};
 use crate::http::AppState;
-use crate::store::applications::{self, Decision};
-use crate::store::{programs, users, StoreError};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -30,14 +30,13 @@ pub(crate) struct Published {
 
 /// The published program of `slug`, or the page to answer instead.
 async fn published(state: &AppState, slug: &str) -> Result<Published, Response> {
-    match crate::http::api::programs::published_program(state, slug).await {
+    match programs::published_program(&state.db, slug).await {
         Ok((v, program)) => Ok(Published {
             slug: slug.to_string(),
             name: v.name,
             program,
         }),
-        Err(crate::http::error::ApiError::NotFound(_)) => Err(not_found_page(state)),
-        Err(e) => Err(internal_page(state, format!("{e:?}"))),
+        Err(e) => Err(error_page(state, e)),
     }
 }
 
@@ -81,18 +80,17 @@ fn form_context(p: &Published) -> minijinja::Value {
 
 /// GET /apply: the form of the only published program, or a choice.
 pub async fn index(State(state): State<AppState>, jar: CookieJar) -> Response {
-    let list = match programs::list(&state.db).await {
+    let open = match programs::open_for_applications(&state).await {
         Ok(l) => l,
-        Err(e) => return internal_page(&state, e),
+        Err(e) => return error_page(&state, e),
     };
-    let open: Vec<_> = list.iter().filter(|p| p.published.is_some()).collect();
     if open.len() == 1 {
-        return Redirect::to(&format!("/apply/{}", open[0].slug)).into_response();
+        return Redirect::to(&format!("/apply/{}", open[0].0)).into_response();
     }
     let (jar, _) = pre_session_csrf(&state, jar);
     let programs: Vec<_> = open
         .iter()
-        .map(|p| minijinja::context! { slug => &p.slug, name => &p.name })
+        .map(|(slug, name)| minijinja::context! { slug, name })
         .collect();
     (
         jar,
@@ -191,7 +189,8 @@ pub async fn submit(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let (input, csrf, bot) = read_input(&body);
+    let (mut input, csrf, bot) = read_input(&body);
+    input.program = p.slug.clone();
     if !pre_session_csrf_ok(&jar, &csrf) {
         return message_page(
             &state,
@@ -217,20 +216,20 @@ pub async fn submit(
             },
         )
     };
-    match applications::apply(&state.db, &p.slug, &p.program, &input, &ip).await {
-        Ok(applications::Outcome::Submitted(rec)) => thanks(&state, &rec.application.company),
-        Ok(applications::Outcome::TooMany) => message_page(
+    match recruit::apply(&state, &input, &ip).await {
+        Ok(rec) => thanks(&state, &rec.application.company),
+        Err(AppError::TooMany { .. }) => message_page(
             &state,
             StatusCode::TOO_MANY_REQUESTS,
             "Too many applications",
             "We received several applications from your network in the last hour. Please try again later or write to us.",
         ),
-        Err(StoreError::Invalid(errors)) => rerender(&errors, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(StoreError::Conflict { field, message }) => rerender(
+        Err(AppError::Invalid(errors)) => rerender(&errors, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(AppError::Conflict { field, message }) => rerender(
             &trellis_core::FieldError::new(field, "already-exists", message).into(),
             StatusCode::CONFLICT,
         ),
-        Err(e) => internal_page(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -256,7 +255,7 @@ pub async fn queue(
         .status
         .as_deref()
         .filter(|s| ["submitted", "more-info", "approved", "rejected"].contains(s));
-    match applications::list(&state.db, status).await {
+    match recruit::list(&state, &who.principal, status).await {
         Ok(items) => render(
             &state,
             StatusCode::OK,
@@ -266,7 +265,7 @@ pub async fn queue(
                 items, status,
             },
         ),
-        Err(e) => internal_page(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -277,14 +276,13 @@ async fn show_page(
     errors: Option<&FieldErrors>,
     status: StatusCode,
 ) -> Response {
-    let rec = match applications::get(&state.db, id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return not_found_page(state),
-        Err(e) => return internal_page(state, e),
+    let rec = match recruit::get(state, &who.principal, id).await {
+        Ok(r) => r,
+        Err(e) => return error_page(state, e),
     };
-    let managers = match users::channel_managers(&state.db).await {
+    let managers = match users::channel_managers(state).await {
         Ok(m) => m,
-        Err(e) => return internal_page(state, e),
+        Err(e) => return error_page(state, e),
     };
     let managers: Vec<_> = managers
         .iter()
@@ -346,12 +344,12 @@ pub async fn decide(
         },
         _ => return not_found_page(&state),
     };
-    match crate::http::api::recruit::decide_with_program(&state, &who.actor, &id, decision).await {
-        Ok(d) => match d.partner {
-            Some(p) => Redirect::to(&format!("/partners/{}/onboarding", p.id)).into_response(),
+    match recruit::decide(&state, &who.principal, &who.actor, &id, decision).await {
+        Ok(d) => match d.partner_id {
+            Some(p) => Redirect::to(&format!("/partners/{p}/onboarding")).into_response(),
             None => Redirect::to("/applications").into_response(),
         },
-        Err(StoreError::Invalid(errs)) => {
+        Err(AppError::Invalid(errs)) => {
             show_page(
                 &state,
                 who,
@@ -361,12 +359,11 @@ pub async fn decide(
             )
             .await
         }
-        Err(StoreError::Conflict { field, message }) => {
+        Err(AppError::Conflict { field, message }) => {
             let errs: FieldErrors =
                 trellis_core::FieldError::new(field, "conflict", message).into();
             show_page(&state, who, &id, Some(&errs), StatusCode::CONFLICT).await
         }
-        Err(StoreError::NotFound(_)) => not_found_page(&state),
-        Err(e) => internal_page(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }

@@ -5,23 +5,22 @@
 //! candidates, decisions with a reason, bulk decisions.
 
 use super::{
-    error_map, flash, form_outcome, internal_page, message_page, not_found_page, render, CsrfForm,
+    error_map, error_page, flash, form_outcome, message_page, not_found_page, render, CsrfForm,
     PortalUser,
 };
-use crate::http::api::deals::{
-    detail, register_for, transition_for, visible_deal, DealQuery, RegisterDeal, Transition,
-};
-use crate::http::error::ApiError;
+use crate::app::deals::{self as app, Transition};
+use crate::app::{notify, partners, AppError};
+use crate::http::api::deals::DealQuery;
 use crate::http::AppState;
 use crate::store::deals::{self, DealFilter};
-use crate::store::partners;
+use crate::store::partners::PartnerFilter;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use trellis_core::country::COUNTRIES;
-use trellis_core::deals::{Rules, FIELDS};
+use trellis_core::deals::{Registration, Rules, FIELDS};
 use trellis_core::FieldErrors;
 
 /// Hours a registration may wait for a decision before it is overdue.
@@ -47,7 +46,7 @@ pub async fn list(
     uri: Uri,
     Query(q): Query<DealQuery>,
 ) -> Response {
-    let filter = match q.to_filter(&who.principal) {
+    let filter = match q.to_filter() {
         Ok(f) => f,
         Err(errs) => {
             return message_page(
@@ -58,14 +57,15 @@ pub async fn list(
             )
         }
     };
-    let (items, next) = match deals::list(&state.db, &filter).await {
+    let (items, next) = match app::list(&state, &who.principal, filter).await {
         Ok(x) => x,
-        Err(e) => return internal_page(&state, e),
+        Err(e) => return error_page(&state, e),
     };
     let queue: Vec<QueueItem> = if who.principal.is_vendor() {
-        match deals::list(
-            &state.db,
-            &DealFilter {
+        match app::list(
+            &state,
+            &who.principal,
+            DealFilter {
                 queue: true,
                 limit: Some(200),
                 ..Default::default()
@@ -84,7 +84,7 @@ pub async fn list(
                     }
                 })
                 .collect(),
-            Err(e) => return internal_page(&state, e),
+            Err(e) => return error_page(&state, e),
         }
     } else {
         Vec::new()
@@ -193,33 +193,23 @@ async fn form_page(
     status: StatusCode,
 ) -> Response {
     let (program, rules) = match partner_id {
-        Some(p) => match deals::rules_for(&state.db, p).await {
+        Some(p) => match app::rules_for(&state.db, p).await {
             Ok(x) => x,
-            Err(e) => return internal_page(state, e),
+            Err(e) => return error_page(state, e),
         },
         None => (None, Rules::default()),
     };
     let (required, optional) = form_fields(&rules);
     let customers = match partner_id {
-        Some(p) => deals::customers_of(&state.db, p).await.unwrap_or_default(),
+        Some(p) => match app::customers_of(state, p).await {
+            Ok(c) => c,
+            Err(e) => return error_page(state, e),
+        },
         None => Vec::new(),
     };
-    let partners_list = if who.principal.is_vendor() {
-        match partners::list(
-            &state.db,
-            &who.principal.partner_scope(),
-            &partners::PartnerFilter {
-                limit: Some(200),
-                ..Default::default()
-            },
-        )
-        .await
-        {
-            Ok((p, _)) => p.into_iter().map(|p| (p.id, p.name)).collect(),
-            Err(e) => return internal_page(state, e),
-        }
-    } else {
-        Vec::new()
+    let partners_list = match partner_choices(state, who).await {
+        Ok(p) => p,
+        Err(e) => return error_page(state, e),
     };
     let countries: Vec<(&str, String)> = COUNTRIES
         .iter()
@@ -238,7 +228,7 @@ async fn form_page(
             errors => errors.as_ref().map(error_map), program, currency => rules.currency,
             partners => partners_list, partner_id,
             protection_days => rules.protection_days,
-            today => deals::today(),
+            today => crate::app::today(),
         },
     )
 }
@@ -286,7 +276,7 @@ pub async fn create(
         .filter_map(|(k, val)| k.strip_prefix("f_").map(|n| (n.to_string(), val.clone())))
         .filter(|(_, val)| !val.trim().is_empty())
         .collect();
-    let body = RegisterDeal {
+    let body = Registration {
         partner_id: get("partner_id"),
         customer_name: get("customer_name").unwrap_or_default(),
         customer_domain: get("customer_domain"),
@@ -304,7 +294,7 @@ pub async fn create(
         fields: (!fields.is_empty()).then_some(fields),
         submit: Some(get("save_draft").is_none()),
     };
-    match register_for(&state, &who.principal, &who.actor, &body).await {
+    match app::register(&state, &who.principal, &who.actor, &body).await {
         Ok(r) => Redirect::to(&format!("/deals/{}?msg=registered", r.deal.id)).into_response(),
         Err(e) => match form_outcome(&state, e) {
             Ok(errs) => {
@@ -340,22 +330,17 @@ async fn show_page(
     flash: Option<&'static str>,
     error: Option<String>,
 ) -> Response {
-    let d = match visible_deal(state, &who.principal, id).await {
+    let d = match app::visible(state, &who.principal, id).await {
         Ok(d) => d,
-        Err(ApiError::NotFound(_)) => return not_found_page(state),
-        Err(e) => return internal_page(state, format!("{e:?}")),
+        Err(e) => return error_page(state, e),
     };
-    let can_decide = if who.principal.is_vendor() {
-        match partners::get(&state.db, &d.partner_id).await {
-            Ok(Some(p)) => who.principal.can_manage_partner(p.as_ref()),
-            _ => false,
-        }
-    } else {
-        false
-    };
-    let detail = match detail(state, &who.principal, d).await {
+    let can_decide = match app::may_decide(state, &who.principal, &d).await {
         Ok(x) => x,
-        Err(e) => return internal_page(state, format!("{e:?}")),
+        Err(e) => return error_page(state, e),
+    };
+    let detail = match app::detail(state, &who.principal, d).await {
+        Ok(x) => x,
+        Err(e) => return error_page(state, e),
     };
     let waiting_hours = hours_waiting(detail.deal.submitted_at.as_deref());
     render(
@@ -389,7 +374,7 @@ pub async fn act(
     f: CsrfForm<ActForm>,
 ) -> Response {
     let who = f.who;
-    let d = match visible_deal(&state, &who.principal, &id).await {
+    let d = match app::visible(&state, &who.principal, &id).await {
         Ok(d) => d,
         Err(_) => return not_found_page(&state),
     };
@@ -397,15 +382,15 @@ pub async fn act(
         action: f.form.action,
         reason: Some(f.form.reason),
     };
-    match transition_for(&state, &who.principal, &who.actor, &d, &t).await {
+    match app::transition(&state, &who.principal, &who.actor, &d, &t).await {
         Ok(_) => Redirect::to(&format!("/deals/{id}?msg=saved")).into_response(),
-        Err(ApiError::Conflict { message, .. }) | Err(ApiError::Forbidden(message)) => {
+        Err(AppError::Conflict { message, .. }) | Err(AppError::Forbidden(message)) => {
             show_page(&state, &who, &id, None, Some(message)).await
         }
-        Err(ApiError::Validation(errs)) => {
+        Err(AppError::Invalid(errs)) => {
             show_page(&state, &who, &id, None, Some(errs.to_string())).await
         }
-        Err(e) => internal_page(&state, format!("{e:?}")),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -439,7 +424,7 @@ pub async fn bulk(State(state): State<AppState>, f: CsrfForm<Vec<(String, String
     }
     let mut failed = Vec::new();
     for id in &ids {
-        let Ok(d) = visible_deal(&state, &who.principal, id).await else {
+        let Ok(d) = app::visible(&state, &who.principal, id).await else {
             failed.push(format!("{id}: not found"));
             continue;
         };
@@ -447,8 +432,8 @@ pub async fn bulk(State(state): State<AppState>, f: CsrfForm<Vec<(String, String
             action: action.clone(),
             reason: Some(reason.clone()),
         };
-        if let Err(e) = transition_for(&state, &who.principal, &who.actor, &d, &t).await {
-            failed.push(format!("{}: {}", d.customer_name, e.problem().detail));
+        if let Err(e) = app::transition(&state, &who.principal, &who.actor, &d, &t).await {
+            failed.push(format!("{}: {e}", d.customer_name));
         }
     }
     if failed.is_empty() {
@@ -484,22 +469,9 @@ async fn import_page(
     done: Option<Vec<(String, usize)>>,
     status: StatusCode,
 ) -> Response {
-    let partners_list: Vec<(String, String)> = if who.principal.is_vendor() {
-        match partners::list(
-            &state.db,
-            &who.principal.partner_scope(),
-            &partners::PartnerFilter {
-                limit: Some(200),
-                ..Default::default()
-            },
-        )
-        .await
-        {
-            Ok((p, _)) => p.into_iter().map(|p| (p.id, p.name)).collect(),
-            Err(e) => return internal_page(state, e),
-        }
-    } else {
-        Vec::new()
+    let partners_list = match partner_choices(state, who).await {
+        Ok(p) => p,
+        Err(e) => return error_page(state, e),
     };
     render(
         state,
@@ -535,43 +507,11 @@ pub async fn import(
         partner_id: f.form.partner_id.trim().to_string(),
         source: f.form.source.replace("\r\n", "\n"),
     };
-    let partner_id = match &who.principal.partner_id {
-        Some(own) => own.clone(),
-        None => form.partner_id.clone(),
-    };
-    let partner = match crate::http::api::partners::visible_partner(
+    match crate::app::imports::deals_for(
         &state,
         &who.principal,
-        &partner_id,
-    )
-    .await
-    {
-        Ok(p) => p,
-        Err(_) => {
-            return import_page(
-                &state,
-                &who,
-                &form,
-                vec!["Choose the partner the deals belong to.".into()],
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    };
-    if who.principal.is_vendor() && !who.principal.can_manage_partner(partner.as_ref()) {
-        return message_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "Only the partner's channel manager or a vendor admin imports on its behalf.",
-        );
-    }
-    match crate::import::deals(
-        &state.db,
-        &state.matcher,
         &who.actor,
-        &partner,
+        &form.partner_id,
         "upload",
         &form.source,
     )
@@ -589,7 +529,7 @@ pub async fn import(
             )
             .await
         }
-        Err(crate::import::ImportError::Rejected(r)) => {
+        Err(AppError::Rejected(r)) => {
             import_page(
                 &state,
                 &who,
@@ -600,12 +540,24 @@ pub async fn import(
             )
             .await
         }
-        Err(e) => internal_page(&state, e),
+        Err(AppError::Invalid(errs)) => {
+            let problems = errs.0.into_iter().map(|e| e.message).collect();
+            import_page(
+                &state,
+                &who,
+                &form,
+                problems,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => error_page(&state, e),
     }
 }
 
 pub async fn notifications(State(state): State<AppState>, who: PortalUser) -> Response {
-    match deals::notifications(&state.db, &who.user.id).await {
+    match notify::notifications(&state.db, &who.user.id).await {
         Ok(items) => render(
             &state,
             StatusCode::OK,
@@ -614,13 +566,29 @@ pub async fn notifications(State(state): State<AppState>, who: PortalUser) -> Re
                 title => "Notifications", nav => "notifications", me => who.me(), csrf => &who.csrf, items,
             },
         ),
-        Err(e) => internal_page(&state, e),
+        Err(e) => error_page(&state, e.into()),
     }
 }
 
 pub async fn mark_read(State(state): State<AppState>, f: CsrfForm<super::NoFields>) -> Response {
-    match deals::mark_read(&state.db, &f.who.user.id).await {
+    match notify::mark_read(&state.db, &f.who.user.id).await {
         Ok(()) => Redirect::to("/notifications").into_response(),
-        Err(e) => internal_page(&state, e),
+        Err(e) => error_page(&state, e.into()),
     }
+}
+
+/// The partners a vendor user may pick (partner users pick none).
+async fn partner_choices(
+    state: &AppState,
+    who: &PortalUser,
+) -> Result<Vec<(String, String)>, AppError> {
+    if !who.principal.is_vendor() {
+        return Ok(Vec::new());
+    }
+    let filter = PartnerFilter {
+        limit: Some(200),
+        ..Default::default()
+    };
+    let (p, _) = partners::list(state, &who.principal, &filter).await?;
+    Ok(p.into_iter().map(|p| (p.id, p.name)).collect())
 }

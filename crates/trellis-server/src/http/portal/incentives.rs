@@ -1,61 +1,35 @@
 //! Incentive pages: the vendor's totals by period (by partner, rule and
 //! element) with approvals and disputes; the sales-out upload page for vendor
-//! admins and distributors; disputes from the partner's Earnings page.
+//! admins and distributors; disputes from the partner's Earnings page. The
+//! use cases are `app::incentives`.
 
-use super::partners::allowed_partner;
-use super::{internal_page, message_page, not_found_page, render, CsrfForm, PortalUser};
+use super::partners::load_visible;
+use super::{error_page, not_found_page, render, CsrfForm, PortalUser};
+use crate::app::incentives::{self as app, calculate, import, statements, UnknownSku, COLUMNS};
+use crate::app::AppError;
 use crate::http::AppState;
-use crate::sales::{self, SalesError, UnknownSku};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use trellis_core::access::Principal;
-
-fn sales_error(state: &AppState, e: SalesError) -> Response {
-    match e {
-        SalesError::Invalid(m) => {
-            message_page(state, StatusCode::UNPROCESSABLE_ENTITY, "Not done", &m)
-        }
-        SalesError::Rejected(r) => message_page(
-            state,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Nothing was imported",
-            &r.to_string(),
-        ),
-        SalesError::Store(crate::store::StoreError::NotFound(_)) => not_found_page(state),
-        other => internal_page(state, other),
-    }
-}
 
 /// GET /incentives (vendor users).
 pub async fn totals(State(state): State<AppState>, who: PortalUser, uri: Uri) -> Response {
     if !who.principal.is_vendor() {
         return not_found_page(&state);
     }
-    let periods = match sales::totals(&state.db).await {
+    let periods = match statements::totals(&state).await {
         Ok(t) => t,
-        Err(e) => return sales_error(&state, e),
+        Err(e) => return error_page(&state, e),
     };
-    let open = match sales::disputes(&state.db, None, Some("open")).await {
+    let open = match statements::open_disputes(&state).await {
         Ok(d) => d,
-        Err(e) => return sales_error(&state, e),
+        Err(e) => return error_page(&state, e),
     };
-    // What the calculation form offers: the program with incentive rules
-    // and its other versions, to compare against.
-    let (program, versions, program_problem) = match sales::program_of(&state.db, None).await {
-        Ok((_, number, p)) => {
-            let slug = p.program.id.get_ref().clone();
-            let others: Vec<crate::store::programs::VersionMeta> =
-                crate::store::programs::versions(&state.db, &slug)
-                    .await
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|v| v.number != number)
-                    .collect();
-            (Some(format!("{slug} v{number}")), others, None)
-        }
-        Err(e) => (None, Vec::new(), Some(e.to_string())),
+    let (program, versions, program_problem) = match calculate::comparable(&state).await {
+        Ok(Ok((program, versions))) => (Some(program), versions, None),
+        Ok(Err(problem)) => (None, Vec::new(), Some(problem)),
+        Err(e) => return error_page(&state, e),
     };
     let period = periods
         .first()
@@ -101,54 +75,41 @@ pub struct CalculateForm {
 /// statements, optionally against another version of the program, or the
 /// drafts saved.
 pub async fn calculate(State(state): State<AppState>, f: CsrfForm<CalculateForm>) -> Response {
-    if !f.who.principal.can_manage_programs() {
-        return message_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "Vendor admins calculate statements.",
-        );
+    match preview(&state, &f).await {
+        Ok(r) => r,
+        Err(e) => error_page(&state, e),
     }
+}
+
+async fn preview(state: &AppState, f: &CsrfForm<CalculateForm>) -> Result<Response, AppError> {
+    app::vendor_admins_only(&f.who.principal, "calculate statements")?;
     let save = f.form.action == "save";
     let what_if_version = match f.form.what_if_version.trim() {
         "" => None,
-        n => match n.parse::<i64>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                return sales_error(
-                    &state,
-                    SalesError::Invalid("what_if_version: not a version number".into()),
-                )
-            }
-        },
+        n => Some(n.parse::<i64>().map_err(|_| {
+            AppError::field(
+                "what_if_version",
+                "invalid-value",
+                "what_if_version: not a version number",
+            )
+        })?),
     };
-    let other = match what_if_version {
-        Some(n) if !save => match sales::version_to_compare(&state.db, None, n).await {
-            Ok(o) => Some(o),
-            Err(e) => return sales_error(&state, e),
-        },
-        _ => None,
+    let other = if save {
+        None
+    } else {
+        calculate::other_version(state, None, what_if_version).await?
     };
-    let run = match sales::run(&state.db, &f.form.period, None, !save).await {
-        Ok(r) => r,
-        Err(e) => return sales_error(&state, e),
-    };
+    let run = calculate::run(state, &f.form.period, None, !save).await?;
     if save {
-        return Redirect::to("/incentives?msg=calculated").into_response();
+        return Ok(Redirect::to("/incentives?msg=calculated").into_response());
     }
     let what_if = match other {
         Some((under, draft, n)) => {
-            match sales::what_if(&state.db, &run, &under, &draft, Some(n)).await {
-                Ok(w) => Some(w),
-                Err(e) => return sales_error(&state, e),
-            }
+            Some(calculate::what_if(state, &run, &under, &draft, Some(n)).await?)
         }
         None => None,
     };
-    let names = match sales::partner_names(&state.db).await {
-        Ok(n) => n,
-        Err(e) => return sales_error(&state, e),
-    };
+    let names = crate::store::incentives::partner_names(&state.db).await?;
     let c = &run.calculation;
     let total: rust_decimal::Decimal = c.statements.iter().map(|s| s.total).sum();
     let statements: Vec<minijinja::Value> = c
@@ -161,32 +122,34 @@ pub async fn calculate(State(state): State<AppState>, f: CsrfForm<CalculateForm>
             }
         })
         .collect();
-    render(
-        &state,
+    Ok(render(
+        state,
         StatusCode::OK,
         "incentives_preview.html",
         minijinja::context! {
             title => format!("Preview {}", c.period), nav => "incentives", me => f.who.me(), csrf => &f.who.csrf,
             calc => c, statements, total => total.to_string(), what_if,
         },
-    )
+    ))
 }
 
-/// POST /incentives/approve: approves every draft statement of a period.
+/// POST /incentives/approve: approves every draft statement of a period
+/// (or one partner's), in one transaction.
 pub async fn approve(State(state): State<AppState>, f: CsrfForm<PeriodForm>) -> Response {
-    if !f.who.principal.can_manage_programs() {
-        return message_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "Vendor admins approve statements.",
-        );
-    }
     let partner = f.form.partner_id.as_deref().filter(|p| !p.is_empty());
-    if let Err(e) = sales::approve_period(&state.db, &f.who.actor, &f.form.period, partner).await {
-        return sales_error(&state, e);
+    match statements::approve(
+        &state,
+        &f.who.principal,
+        &f.who.actor,
+        None,
+        &f.form.period,
+        partner,
+    )
+    .await
+    {
+        Ok(_) => Redirect::to("/incentives?msg=approved").into_response(),
+        Err(e) => error_page(&state, e),
     }
-    Redirect::to("/incentives?msg=approved").into_response()
 }
 
 #[derive(Deserialize)]
@@ -204,10 +167,10 @@ pub async fn payout(
     if !who.principal.can_manage_programs() {
         return not_found_page(&state);
     }
-    if let Err(e) = trellis_core::incentives::Period::parse(&q.period) {
-        return sales_error(&state, SalesError::Invalid(format!("period: {e}")));
+    if let Err(e) = calculate::period(&q.period) {
+        return error_page(&state, e);
     }
-    match sales::payout_csv_period(&state.db, &q.period).await {
+    match statements::payout_csv(&state, &who.principal, None, &q.period).await {
         Ok(csv) => (
             [
                 (
@@ -222,7 +185,7 @@ pub async fn payout(
             csv,
         )
             .into_response(),
-        Err(e) => sales_error(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -240,9 +203,11 @@ pub async fn resolve(
     if !f.who.principal.is_vendor() {
         return not_found_page(&state);
     }
-    match sales::resolve_dispute(&state.db, &f.who.actor, &id, &f.form.answer).await {
+    match statements::resolve_dispute(&state, &f.who.principal, &f.who.actor, &id, &f.form.answer)
+        .await
+    {
         Ok(()) => Redirect::to("/incentives?msg=answered").into_response(),
-        Err(e) => sales_error(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -258,22 +223,15 @@ pub async fn dispute(
     Path((id, statement)): Path<(String, String)>,
     f: CsrfForm<DisputeForm>,
 ) -> Response {
-    let p = match allowed_partner(
-        &state,
-        &f.who,
-        &id,
-        Principal::can_accept_agreement,
-        "Your organisation's admin disputes statement lines.",
-    )
-    .await
-    {
+    let p = match load_visible(&state, &f.who, &id).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    match sales::dispute(
-        &state.db,
+    match statements::dispute(
+        &state,
+        &f.who.principal,
         &f.who.actor,
-        &p.id,
+        &p,
         &statement,
         &f.form.rule,
         &f.form.comment,
@@ -281,31 +239,16 @@ pub async fn dispute(
     .await
     {
         Ok(_) => Redirect::to(&format!("/partners/{}/earnings?msg=disputed", p.id)).into_response(),
-        Err(e) => sales_error(&state, e),
+        Err(e) => error_page(&state, e),
     }
-}
-
-/// Vendor admins, and the admins of distributors (who report their
-/// resellers' sales), may upload sales-out files.
-fn may_upload(who: &PortalUser, partner_type: Option<&str>) -> bool {
-    who.principal.can_manage_programs()
-        || (who.user.role == trellis_core::org::Role::PartnerAdmin
-            && partner_type == Some("distributor"))
-}
-
-async fn partner_type_of(state: &AppState, who: &PortalUser) -> Option<String> {
-    let id = who.user.partner_id.as_deref()?;
-    crate::store::partners::get(&state.db, id)
-        .await
-        .ok()
-        .flatten()
-        .map(|p| p.partner_type)
 }
 
 /// GET /sales/import.
 pub async fn upload_form(State(state): State<AppState>, who: PortalUser) -> Response {
-    if !may_upload(&who, partner_type_of(&state, &who).await.as_deref()) {
-        return not_found_page(&state);
+    match app::may_upload(&state, &who.principal).await {
+        Ok(true) => {}
+        Ok(false) => return not_found_page(&state),
+        Err(e) => return error_page(&state, e),
     }
     render(
         &state,
@@ -313,7 +256,7 @@ pub async fn upload_form(State(state): State<AppState>, who: PortalUser) -> Resp
         "sales_import.html",
         minijinja::context! {
             title => "Upload sales-out data", nav => "incentives", me => who.me(), csrf => &who.csrf,
-            columns => sales::COLUMNS,
+            columns => COLUMNS,
         },
     )
 }
@@ -331,16 +274,18 @@ pub async fn upload(
     State(state): State<AppState>,
     f: super::programs::ProgramForm<UploadForm>,
 ) -> Response {
-    if !may_upload(&f.who, partner_type_of(&state, &f.who).await.as_deref()) {
-        return not_found_page(&state);
+    match app::may_upload(&state, &f.who.principal).await {
+        Ok(true) => {}
+        Ok(false) => return not_found_page(&state),
+        Err(e) => return error_page(&state, e),
     }
     let unknown = if f.form.hold_unknown.is_some() {
         UnknownSku::Hold
     } else {
         UnknownSku::Reject
     };
-    let r = sales::import(
-        &state.db,
+    let r = import::import(
+        &state,
         &f.who.actor,
         "upload.csv",
         f.form.csv.as_bytes(),
@@ -355,18 +300,18 @@ pub async fn upload(
             "sales_import.html",
             minijinja::context! {
                 title => "Upload sales-out data", nav => "incentives", me => f.who.me(), csrf => &f.who.csrf,
-                columns => sales::COLUMNS, summary => s,
+                columns => COLUMNS, summary => s,
             },
         ),
-        Err(SalesError::Rejected(r)) => render(
+        Err(AppError::Rejected(r)) => render(
             &state,
             StatusCode::UNPROCESSABLE_ENTITY,
             "sales_import.html",
             minijinja::context! {
                 title => "Upload sales-out data", nav => "incentives", me => f.who.me(), csrf => &f.who.csrf,
-                columns => sales::COLUMNS, problems => r.0, csv => &f.form.csv,
+                columns => COLUMNS, problems => r.0, csv => &f.form.csv,
             },
         ),
-        Err(e) => sales_error(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }

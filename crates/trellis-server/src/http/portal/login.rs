@@ -1,9 +1,11 @@
 //! Sign-in, sign-out and accepting an invitation.
 
 use super::{error_map, message_page, render, safe_next, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE};
+use crate::app::sessions::{self, SignIn};
+use crate::app::AppError;
 use crate::auth;
 use crate::http::AppState;
-use crate::store::{sessions, throttle, users};
+use crate::store::users::InviteProblem;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,8 +13,6 @@ use axum::Form;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 use std::net::SocketAddr;
-use trellis_core::validate::{check_password, Email};
-use trellis_core::FieldError;
 
 fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
     Cookie::build((name, value))
@@ -123,10 +123,15 @@ pub async fn submit(
             &form.email,
         );
     }
-    let email = form.email.trim().to_lowercase();
     let ip = client_ip(&state, &headers, peer);
-    match throttle::blocked_for(&state.db, &email, &ip).await {
-        Ok(Some(secs)) => {
+    match sessions::sign_in(&state, &form.email, &form.password, &ip).await {
+        Ok(SignIn::Ok { session, .. }) => {
+            let jar = jar
+                .add(cookie(&state, SESSION_COOKIE, session))
+                .remove(Cookie::build(PRE_SESSION_CSRF_COOKIE).path("/"));
+            (jar, Redirect::to(&safe_next(form.next.as_deref()))).into_response()
+        }
+        Ok(SignIn::Throttled { retry_after: secs }) => {
             let mut r = again(
                 &state,
                 jar,
@@ -140,44 +145,17 @@ pub async fn submit(
             if let Ok(v) = secs.to_string().parse() {
                 r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
             }
-            return r;
+            r
         }
-        Ok(None) => {}
-        Err(e) => return super::internal_page(&state, e),
-    }
-    let creds = match users::credentials(&state.db, &email).await {
-        Ok(c) => c,
-        Err(e) => return super::internal_page(&state, e),
-    };
-    let (user, hash) = match creds {
-        Some(c) => (Some(c.user), c.password_hash),
-        None => (None, None),
-    };
-    let password_ok = auth::verify_password(form.password.clone(), hash).await;
-    let active = user
-        .as_ref()
-        .is_some_and(|u| u.status == trellis_core::org::UserStatus::Active);
-    if let Err(e) = throttle::record(&state.db, &email, &ip, password_ok && active).await {
-        return super::internal_page(&state, e);
-    }
-    let Some(user) = user.filter(|_| password_ok && active) else {
-        tracing::info!(ip = %ip, "failed sign-in");
-        return again(
+        Ok(SignIn::Refused) => again(
             &state,
             jar,
             StatusCode::UNAUTHORIZED,
             "The e-mail or password is not right.",
             &form.email,
-        );
-    };
-    let token = match sessions::create(&state.db, &user).await {
-        Ok(t) => t,
-        Err(e) => return super::internal_page(&state, e),
-    };
-    let jar = jar
-        .add(cookie(&state, SESSION_COOKIE, token))
-        .remove(Cookie::build(PRE_SESSION_CSRF_COOKIE).path("/"));
-    (jar, Redirect::to(&safe_next(form.next.as_deref()))).into_response()
+        ),
+        Err(e) => super::error_page(&state, e),
+    }
 }
 
 pub async fn logout(
@@ -186,8 +164,8 @@ pub async fn logout(
     _checked: super::CsrfForm<super::NoFields>,
 ) -> Response {
     if let Some(c) = jar.get(SESSION_COOKIE) {
-        if let Err(e) = sessions::delete(&state.db, c.value()).await {
-            return super::internal_page(&state, e);
+        if let Err(e) = sessions::sign_out(&state, c.value()).await {
+            return super::error_page(&state, e);
         }
     }
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
@@ -195,17 +173,17 @@ pub async fn logout(
 }
 
 /// The page for an invitation link that cannot be used.
-fn invite_problem_page(state: &AppState, p: users::InviteProblem) -> Response {
+fn invite_problem_page(state: &AppState, p: InviteProblem) -> Response {
     let (status, problem) = match p {
-        users::InviteProblem::Unknown => (
+        InviteProblem::Unknown => (
             StatusCode::NOT_FOUND,
             "This invitation link is not valid. Check that you copied the whole link.",
         ),
-        users::InviteProblem::Used => (
+        InviteProblem::Used => (
             StatusCode::GONE,
             "This invitation link has already been used. Sign in with the password you chose.",
         ),
-        users::InviteProblem::Expired => (
+        InviteProblem::Expired => (
             StatusCode::GONE,
             "This invitation link has expired. Ask the person who invited you for a new one.",
         ),
@@ -224,8 +202,8 @@ pub async fn show_invite(
     Path(token): Path<String>,
 ) -> Response {
     let (jar, csrf) = pre_session_csrf(&state, jar);
-    let page = match users::invitation(&state.db, &token).await {
-        Err(e) => return super::internal_page(&state, e),
+    let page = match sessions::invitation(&state, &token).await {
+        Err(e) => return super::error_page(&state, e),
         Ok(Err(p)) => invite_problem_page(&state, p),
         Ok(Ok(user)) => render(
             &state,
@@ -261,43 +239,32 @@ pub async fn accept_invite(
             "Go back, reload the page and try again.",
         );
     }
-    let user = match users::invitation(&state.db, &token).await {
-        Err(e) => return super::internal_page(&state, e),
+    let (user, session) = match sessions::accept_invitation(
+        &state,
+        &token,
+        &form.password,
+        &form.confirm,
+    )
+    .await
+    {
+        Ok(Ok(x)) => x,
         Ok(Err(p)) => return invite_problem_page(&state, p),
-        Ok(Ok(u)) => u,
-    };
-    let email = Email::parse("email", &user.email).ok();
-    let mut errs = trellis_core::FieldErrors::new();
-    errs.check(check_password("password", &form.password, email.as_ref()));
-    if form.password != form.confirm {
-        errs.push(FieldError::new(
-            "confirm",
-            "mismatch",
-            "The two passwords are not the same",
-        ));
-    }
-    if !errs.is_empty() {
-        let (jar, csrf) = pre_session_csrf(&state, jar);
-        let page = render(
-            &state,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invite.html",
-            minijinja::context! { title => "Set your password", invitee => user, invitee_role => user.role.label(), token, login_csrf => csrf, errors => error_map(&errs) },
-        );
-        return (jar, page).into_response();
-    }
-    let hash = match auth::hash_password(form.password).await {
-        Ok(h) => h,
-        Err(e) => return super::internal_page(&state, e),
-    };
-    let user = match users::accept_invitation(&state.db, &token, &hash).await {
-        Err(e) => return super::internal_page(&state, e),
-        Ok(Err(p)) => return invite_problem_page(&state, p),
-        Ok(Ok(u)) => u,
-    };
-    let session = match sessions::create(&state.db, &user).await {
-        Ok(t) => t,
-        Err(e) => return super::internal_page(&state, e),
+        Err(AppError::Invalid(errs)) => {
+            let user = match sessions::invitation(&state, &token).await {
+                Ok(Ok(u)) => u,
+                Ok(Err(p)) => return invite_problem_page(&state, p),
+                Err(e) => return super::error_page(&state, e),
+            };
+            let (jar, csrf) = pre_session_csrf(&state, jar);
+            let page = render(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invite.html",
+                minijinja::context! { title => "Set your password", invitee => user, invitee_role => user.role.label(), token, login_csrf => csrf, errors => error_map(&errs) },
+            );
+            return (jar, page).into_response();
+        }
+        Err(e) => return super::error_page(&state, e),
     };
     let jar = jar
         .add(cookie(&state, SESSION_COOKIE, session))

@@ -12,9 +12,9 @@ mod onboarding;
 mod partners;
 mod programs;
 
-use super::error::ApiError;
 use super::extract::{actor_of, principal_of};
 use super::AppState;
+use crate::app::AppError;
 use crate::auth;
 use crate::store::users::User;
 use crate::store::{partners as partner_store, sessions, Actor};
@@ -299,7 +299,7 @@ impl FromRequestParts<AppState> for PortalUser {
                 expired: false,
             });
         };
-        let lookup = sessions::lookup(&state.db, &token)
+        let lookup = crate::app::sessions::lookup(state, &token)
             .await
             .map_err(|e| PortalReject::Internal(internal_page(state, e)))?;
         let session = match lookup {
@@ -456,10 +456,7 @@ async fn home(State(state): State<AppState>, who: PortalUser) -> Redirect {
     match &who.user.partner_id {
         Some(id) => {
             let forming = matches!(
-                partner_store::get(&state.db, id).await,
-                Ok(Some(p)) if p.stage == trellis_core::recruit::Stage::Formation
-            ) && matches!(
-                crate::store::onboarding::has_checklist(&state.db, id).await,
+                crate::app::onboarding::forming_with_checklist(&state, id).await,
                 Ok(true)
             );
             if forming {
@@ -554,21 +551,51 @@ pub fn router() -> Router<AppState> {
         .route("/assets/{file}", get(assets::serve))
 }
 
-/// Maps an API error to the page that shows it, or to field errors for the form.
-pub fn form_outcome(state: &AppState, e: ApiError) -> Result<FieldErrors, Response> {
+/// Maps a use case's error to field errors for the form, or to the page
+/// that shows it.
+pub fn form_outcome(state: &AppState, e: AppError) -> Result<FieldErrors, Response> {
     match e {
-        ApiError::Validation(errs) => Ok(errs),
-        ApiError::Conflict { field, message } => {
+        AppError::Invalid(errs) => Ok(errs),
+        AppError::Conflict { field, message } => {
             Ok(trellis_core::FieldError::new(field, "already-exists", message).into())
         }
-        ApiError::NotFound(_) => Err(not_found_page(state)),
-        ApiError::Forbidden(m) => Err(message_page(
+        other => Err(error_page(state, other)),
+    }
+}
+
+/// The page that answers a use case's error.
+pub fn error_page(state: &AppState, e: AppError) -> Response {
+    match e {
+        AppError::NotFound(_) => not_found_page(state),
+        AppError::Forbidden(m) => message_page(state, StatusCode::FORBIDDEN, "Not allowed", &m),
+        AppError::Invalid(errs) => message_page(
             state,
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            &m,
-        )),
-        other => Err(internal_page(state, format!("{other:?}"))),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Please check what you entered",
+            &errs.to_string(),
+        ),
+        AppError::Rejected(lines) => message_page(
+            state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The file was not imported",
+            &lines.to_string(),
+        ),
+        AppError::Conflict { message, .. } => {
+            message_page(state, StatusCode::CONFLICT, "That did not work", &message)
+        }
+        AppError::TooMany { retry_after } => message_page(
+            state,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            &format!("Please try again in {} minutes.", (retry_after + 59) / 60),
+        ),
+        AppError::Program { detail, .. } => message_page(
+            state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The program was not accepted",
+            &detail,
+        ),
+        AppError::Internal(m) => internal_page(state, m),
     }
 }
 

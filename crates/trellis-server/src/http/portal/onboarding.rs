@@ -3,18 +3,18 @@
 //! publish versions; partner admins read, accept and download them).
 
 use super::login::client_ip;
-use super::partners::{allowed_partner, load_visible};
+use super::partners::load_visible;
 use super::{
-    error_map, flash, internal_page, message_page, not_found_page, render, CsrfForm, PortalUser,
+    error_map, error_page, flash, message_page, not_found_page, render, CsrfForm, PortalUser,
 };
+use crate::app::agreements::{self, NewAgreement};
+use crate::app::{onboarding, AppError};
 use crate::http::AppState;
-use crate::store::{agreements, onboarding, StoreError};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::net::SocketAddr;
-use trellis_core::access::Principal;
 use trellis_core::FieldErrors;
 
 async fn onboarding_page(
@@ -29,17 +29,13 @@ async fn onboarding_page(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let ob = match onboarding::get(&state.db, &p.id).await {
+    let ob = match onboarding::get(state, &p.id).await {
         Ok(o) => o,
-        Err(e) => return internal_page(state, e),
+        Err(e) => return error_page(state, e),
     };
-    let current = match agreements::current_for(&state.db, &p.partner_type).await {
+    let (current, accepted) = match agreements::standing(state, &p).await {
         Ok(a) => a,
-        Err(e) => return internal_page(state, e),
-    };
-    let accepted = match agreements::acceptances(&state.db, &p.id).await {
-        Ok(a) => a,
-        Err(e) => return internal_page(state, e),
+        Err(e) => return error_page(state, e),
     };
     let current_accepted = current
         .as_ref()
@@ -84,22 +80,14 @@ pub async fn tick(
     Path((id, task)): Path<(String, String)>,
     f: CsrfForm<TaskForm>,
 ) -> Response {
-    let p = match allowed_partner(
-        &state,
-        &f.who,
-        &id,
-        Principal::can_tick_onboarding,
-        "Only the partner's admin, its channel manager or a vendor admin can tick tasks.",
-    )
-    .await
-    {
+    let p = match load_visible(&state, &f.who, &id).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    match onboarding::set_task(&state.db, &f.who.actor, &p.id, &task, f.form.done == "1").await {
+    let done = f.form.done == "1";
+    match onboarding::tick(&state, &f.who.principal, &f.who.actor, &p, &task, done).await {
         Ok(()) => Redirect::to(&format!("/partners/{}/onboarding?msg=task", p.id)).into_response(),
-        Err(StoreError::NotFound(_)) => not_found_page(&state),
-        Err(e) => internal_page(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -116,29 +104,22 @@ pub async fn move_stage(
     Path(id): Path<String>,
     f: CsrfForm<StageForm>,
 ) -> Response {
-    let p = match allowed_partner(
-        &state,
-        &f.who,
-        &id,
-        Principal::can_move_stage,
-        "Only a vendor admin or the partner's channel manager can move its stage.",
-    )
-    .await
-    {
+    let p = match load_visible(&state, &f.who, &id).await {
         Ok(p) => p,
         Err(r) => return r,
     };
     let r = onboarding::move_stage(
-        &state.db,
+        &state,
+        &f.who.principal,
         &f.who.actor,
-        &p.id,
+        &p,
         &f.form.stage,
         &f.form.reason,
     )
     .await;
     match r {
         Ok(()) => Redirect::to(&format!("/partners/{}/onboarding?msg=stage", p.id)).into_response(),
-        Err(StoreError::Invalid(errs)) => {
+        Err(AppError::Invalid(errs)) => {
             onboarding_page(
                 &state,
                 &f.who,
@@ -149,12 +130,12 @@ pub async fn move_stage(
             )
             .await
         }
-        Err(StoreError::Conflict { field, message }) => {
+        Err(AppError::Conflict { field, message }) => {
             let errs: FieldErrors =
                 trellis_core::FieldError::new(field, "conflict", message).into();
             onboarding_page(&state, &f.who, &id, None, Some(&errs), StatusCode::CONFLICT).await
         }
-        Err(e) => internal_page(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -173,9 +154,9 @@ async fn agreements_page(
             None => not_found_page(state),
         };
     }
-    let list = match agreements::list(&state.db).await {
+    let list = match agreements::list(state, &who.principal).await {
         Ok(l) => l,
-        Err(e) => return internal_page(state, e),
+        Err(e) => return error_page(state, e),
     };
     render(
         state,
@@ -208,25 +189,14 @@ pub struct NewAgreementForm {
 
 /// POST /agreements: a new version.
 pub async fn create(State(state): State<AppState>, f: CsrfForm<NewAgreementForm>) -> Response {
-    if !f.who.principal.can_manage_agreements() {
-        return message_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "Only vendor admins publish agreements.",
-        );
-    }
-    let r = agreements::create(
-        &state.db,
-        &f.who.actor,
-        &f.form.partner_type,
-        &f.form.title,
-        &f.form.body,
-    )
-    .await;
-    match r {
+    let new = NewAgreement {
+        partner_type: f.form.partner_type.clone(),
+        title: f.form.title.clone(),
+        body: f.form.body.clone(),
+    };
+    match agreements::create(&state, &f.who.principal, &f.who.actor, &new).await {
         Ok(_) => Redirect::to("/agreements?msg=agreement").into_response(),
-        Err(StoreError::Invalid(errs)) => {
+        Err(AppError::Invalid(errs)) => {
             agreements_page(
                 &state,
                 &f.who,
@@ -237,37 +207,24 @@ pub async fn create(State(state): State<AppState>, f: CsrfForm<NewAgreementForm>
             )
             .await
         }
-        Err(e) => internal_page(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }
 
-/// The agreement if the user may read it: vendor users any, partner users
-/// those for their type (with their partner, loaded for the check).
 async fn readable(
     state: &AppState,
     who: &PortalUser,
     id: &str,
 ) -> Result<
     (
-        agreements::Agreement,
+        crate::store::agreements::Agreement,
         Option<crate::store::partners::Partner>,
     ),
     Response,
 > {
-    let a = match agreements::get(&state.db, id).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return Err(not_found_page(state)),
-        Err(e) => return Err(internal_page(state, e)),
-    };
-    if who.principal.is_vendor() {
-        return Ok((a, None));
-    }
-    let pid = who.user.partner_id.clone().unwrap_or_default();
-    match load_visible(state, who, &pid).await {
-        Ok(p) if agreements::applies_to(&a, &p.partner_type) => Ok((a, Some(p))),
-        Ok(_) => Err(not_found_page(state)),
-        Err(r) => Err(r),
-    }
+    agreements::readable(state, &who.principal, id)
+        .await
+        .map_err(|e| error_page(state, e))
 }
 
 /// GET /agreements/{id}: the text, rendered; partners see whether they accepted it.
@@ -282,14 +239,12 @@ pub async fn agreement(
     };
     let (acceptance, current, can_accept) = match &partner {
         Some(p) => {
-            let acc = match agreements::acceptances(&state.db, &p.id).await {
-                Ok(list) => list.into_iter().find(|x| x.agreement_id == a.id),
-                Err(e) => return internal_page(&state, e),
+            let (current, accepted) = match agreements::standing(&state, p).await {
+                Ok(x) => x,
+                Err(e) => return error_page(&state, e),
             };
-            let current = match agreements::current_for(&state.db, &p.partner_type).await {
-                Ok(c) => c.is_some_and(|c| c.id == a.id),
-                Err(e) => return internal_page(&state, e),
-            };
+            let acc = accepted.into_iter().find(|x| x.agreement_id == a.id);
+            let current = current.is_some_and(|c| c.id == a.id);
             (acc, current, who.principal.can_accept_agreement(p.as_ref()))
         }
         None => (None, false, false),
@@ -314,31 +269,19 @@ pub async fn accept(
     Path(id): Path<String>,
     f: CsrfForm<super::NoFields>,
 ) -> Response {
-    let Some(pid) = f.who.user.partner_id.clone() else {
-        return not_found_page(&state);
-    };
-    let p = match allowed_partner(
-        &state,
-        &f.who,
-        &pid,
-        Principal::can_accept_agreement,
-        "Only your organisation's admin can accept the agreement.",
-    )
-    .await
-    {
+    let p = match crate::app::partners::own(&state, &f.who.principal, "not a partner user").await {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(_) => return not_found_page(&state),
     };
     let ip = client_ip(&state, &headers, peer);
-    match agreements::accept(&state.db, &f.who.actor, &p, &id, &ip).await {
+    match agreements::accept(&state, &f.who.principal, &f.who.actor, &p, &id, &ip).await {
         Ok(_) => {
             Redirect::to(&format!("/partners/{}/onboarding?msg=accepted", p.id)).into_response()
         }
-        Err(StoreError::Conflict { message, .. }) => {
+        Err(AppError::Conflict { message, .. }) => {
             message_page(&state, StatusCode::CONFLICT, "Cannot accept", &message)
         }
-        Err(StoreError::NotFound(_)) => not_found_page(&state),
-        Err(e) => internal_page(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -349,14 +292,14 @@ pub async fn download(
     who: PortalUser,
     Path(id): Path<String>,
 ) -> Response {
-    let (a, _) = match readable(&state, &who, &id).await {
+    let (a, partner) = match readable(&state, &who, &id).await {
         Ok(a) => a,
         Err(r) => return r,
     };
     let mut text = String::new();
-    if let Some(pid) = &who.user.partner_id {
-        match agreements::acceptances(&state.db, pid).await {
-            Ok(list) => {
+    if let Some(p) = &partner {
+        match agreements::standing(&state, p).await {
+            Ok((_, list)) => {
                 if let Some(acc) = list.iter().find(|x| x.agreement_id == a.id) {
                     text.push_str(&format!(
                         "<!-- Accepted by {} on {} from {}; SHA-256 of the text below: {} -->\n\n",
@@ -364,7 +307,7 @@ pub async fn download(
                     ));
                 }
             }
-            Err(e) => return internal_page(&state, e),
+            Err(e) => return error_page(&state, e),
         }
     }
     text.push_str(&a.body);
@@ -405,51 +348,28 @@ pub async fn earnings(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let list = match crate::sales::statements_with_disputes(&state.db, &p.id).await {
-        Ok(l) => l,
-        Err(e) => return internal_page(&state, e),
+    let e = match crate::app::incentives::statements::earnings(&state, &p.id).await {
+        Ok(e) => e,
+        Err(e) => return error_page(&state, e),
     };
-    let mut currency: std::collections::BTreeMap<String, String> =
-        std::collections::BTreeMap::new();
-    for (s, _) in &list {
-        if currency.contains_key(&s.program) {
-            continue;
-        }
-        let c = match crate::http::api::programs::published_program(&state, &s.program).await {
-            Ok((_, prog)) => prog.program.currency,
-            Err(_) => String::new(),
-        };
-        currency.insert(s.program.clone(), c);
-    }
-    // Earnings to date, per currency: approved (and of that, funds) and in drafts.
     use trellis_core::incentives::cents;
-    let mut to_date: std::collections::BTreeMap<String, [rust_decimal::Decimal; 3]> =
-        std::collections::BTreeMap::new();
-    for (s, _) in &list {
-        let cur = currency.get(&s.program).cloned().unwrap_or_default();
-        let amount = |x: &str| x.parse::<rust_decimal::Decimal>().unwrap_or_default();
-        let t = to_date.entry(cur).or_default();
-        if s.status == "approved" {
-            t[0] += amount(&s.total);
-            t[1] += amount(&s.funds);
-        } else {
-            t[2] += amount(&s.total);
-        }
-    }
-    let to_date: Vec<_> = to_date
-        .into_iter()
-        .map(|(currency, [approved, funds, draft])| {
+    let to_date: Vec<_> = e
+        .to_date
+        .iter()
+        .map(|t| {
             minijinja::context! {
-                currency, approved => cents(approved).to_string(), funds => cents(funds).to_string(),
-                draft => cents(draft).to_string(), has_funds => !funds.is_zero(), has_draft => !draft.is_zero(),
+                currency => &t.currency, approved => cents(t.approved).to_string(),
+                funds => cents(t.funds).to_string(), draft => cents(t.draft).to_string(),
+                has_funds => !t.funds.is_zero(), has_draft => !t.draft.is_zero(),
             }
         })
         .collect();
-    let statements: Vec<_> = list
+    let statements: Vec<_> = e
+        .statements
         .iter()
-        .map(|(s, disputes)| {
+        .map(|(s, disputes, currency)| {
             minijinja::context! {
-                currency => currency.get(&s.program), disputes, ..minijinja::Value::from_serialize(s)
+                currency, disputes, ..minijinja::Value::from_serialize(s)
             }
         })
         .collect();

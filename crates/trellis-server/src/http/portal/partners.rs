@@ -1,17 +1,16 @@
 //! Partner pages: list with search and filters, create, detail, edit, invite.
 
 use super::{
-    error_map, flash, form_outcome, internal_page, message_page, not_found_page, render, urlencode,
-    CsrfForm, PortalUser,
+    error_map, error_page, flash, form_outcome, message_page, render, urlencode, CsrfForm,
+    PortalUser,
 };
-use crate::http::api::partners::{
-    apply_update, visible_partner, CreatePartner, PartnerQuery, UpdatePartner,
-};
-use crate::http::api::users::{invite_into_partner, InviteUser};
-use crate::http::error::ApiError;
+use crate::app::partners::{self as app, CreatePartner, UpdatePartner};
+use crate::app::users::{self, InviteUser};
+use crate::app::AppError;
+use crate::http::api::partners::PartnerQuery;
 use crate::http::AppState;
-use crate::store::partners::{self, Partner};
-use crate::store::users::{self, UserFilter};
+use crate::store::partners::Partner;
+use crate::store::users::UserFilter;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -35,14 +34,14 @@ fn country_options() -> Vec<(&'static str, String)> {
 }
 
 async fn manager_options(state: &AppState) -> Result<Vec<(String, String)>, Response> {
-    users::channel_managers(&state.db)
+    users::channel_managers(state)
         .await
         .map(|ms| {
             ms.into_iter()
                 .map(|u| (u.id, format!("{} ({})", u.name, u.role.label())))
                 .collect()
         })
-        .map_err(|e| internal_page(state, e))
+        .map_err(|e| error_page(state, e))
 }
 
 pub async fn list(
@@ -55,15 +54,11 @@ pub async fn list(
         .iter()
         .any(|v| v.as_deref().is_some_and(|s| !s.is_empty()));
     let (items, next, error) = match q.to_filter() {
-        Ok(filter) => {
-            match partners::list(&state.db, &who.principal.partner_scope(), &filter).await {
-                Ok((items, next)) => (items, next, None),
-                Err(crate::store::StoreError::Invalid(errs)) => {
-                    (vec![], None, Some(errs.0[0].message.clone()))
-                }
-                Err(e) => return internal_page(&state, e),
-            }
-        }
+        Ok(filter) => match app::list(&state, &who.principal, &filter).await {
+            Ok((items, next)) => (items, next, None),
+            Err(AppError::Invalid(errs)) => (vec![], None, Some(errs.0[0].message.clone())),
+            Err(e) => return error_page(&state, e),
+        },
         Err(errs) => (
             vec![],
             None,
@@ -96,20 +91,9 @@ pub async fn list(
     };
     let next_url = next.as_deref().map(|c| qs(Some(c)));
     // Status counts and filter menus are vendor tools; partner users see one organisation.
-    let (counts, types, regions) = if who.principal.is_vendor() {
-        let vendor_tools = async {
-            Ok::<_, crate::store::StoreError>((
-                partners::count_by_status(&state.db).await?,
-                partners::distinct(&state.db, "partner_type").await?,
-                partners::distinct(&state.db, "region").await?,
-            ))
-        };
-        match vendor_tools.await {
-            Ok(t) => t,
-            Err(e) => return internal_page(&state, e),
-        }
-    } else {
-        (vec![], vec![], vec![])
+    let (counts, types, regions) = match app::facets(&state, &who.principal).await {
+        Ok(f) => (f.counts, f.types, f.regions),
+        Err(e) => return error_page(&state, e),
     };
     render(
         &state,
@@ -212,13 +196,7 @@ pub async fn create(
         website: form.website.clone().unwrap_or_default(),
         channel_manager_id: form.channel_manager_id.clone().unwrap_or_default(),
     };
-    let result = match form.validate(&who.principal) {
-        Ok(new) => partners::create(&state.db, &who.actor, new)
-            .await
-            .map_err(ApiError::from),
-        Err(errs) => Err(ApiError::Validation(errs)),
-    };
-    match result {
+    match app::create(&state, &who.principal, &who.actor, &form).await {
         Ok(p) => Redirect::to(&format!("/partners/{}?msg=created", p.id)).into_response(),
         Err(e) => match form_outcome(&state, e) {
             Ok(errs) => new_form_page(&state, &who, values, Some(errs)).await,
@@ -253,18 +231,13 @@ struct DetailExtras {
 }
 
 async fn detail_page(state: &AppState, who: &PortalUser, p: Partner, x: DetailExtras) -> Response {
-    let (users, _) = match users::list(
-        &state.db,
-        &UserFilter {
-            partner_id: Some(p.id.clone()),
-            limit: Some(200),
-            ..Default::default()
-        },
-    )
-    .await
-    {
+    let filter = UserFilter {
+        limit: Some(200),
+        ..Default::default()
+    };
+    let (users, _) = match users::list_of_partner(state, &p, filter).await {
         Ok(u) => u,
-        Err(e) => return internal_page(state, e),
+        Err(e) => return error_page(state, e),
     };
     let can_manage = who.principal.can_manage_partner(p.as_ref());
     let can_edit = can_manage || who.principal.can_edit_partner_profile(p.as_ref());
@@ -307,39 +280,14 @@ async fn detail_page(state: &AppState, who: &PortalUser, p: Partner, x: DetailEx
     )
 }
 
-/// A partner the user can see and may act on (`allowed`), else the page
-/// to answer: not found for an invisible partner, forbidden with `refusal`.
-pub(super) async fn allowed_partner(
-    state: &AppState,
-    who: &PortalUser,
-    id: &str,
-    allowed: fn(&trellis_core::access::Principal, trellis_core::access::PartnerRef<'_>) -> bool,
-    refusal: &str,
-) -> Result<Partner, Response> {
-    let p = load_visible(state, who, id).await?;
-    if allowed(&who.principal, p.as_ref()) {
-        Ok(p)
-    } else {
-        Err(message_page(
-            state,
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            refusal,
-        ))
-    }
-}
-
 pub(super) async fn load_visible(
     state: &AppState,
     who: &PortalUser,
     id: &str,
 ) -> Result<Partner, Response> {
-    visible_partner(state, &who.principal, id)
+    app::visible(state, &who.principal, id)
         .await
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => not_found_page(state),
-            other => internal_page(state, format!("{other:?}")),
-        })
+        .map_err(|e| error_page(state, e))
 }
 
 pub async fn show(
@@ -401,8 +349,8 @@ pub async fn update(
         values.channel_manager_id = x.clone().unwrap_or_default()
     }
     let result = match form.validate() {
-        Ok(patch) => apply_update(&state, &who.principal, &who.actor, p.clone(), patch).await,
-        Err(errs) => Err(ApiError::Validation(errs)),
+        Ok(patch) => app::update(&state, &who.principal, &who.actor, p.clone(), patch).await,
+        Err(errs) => Err(AppError::Invalid(errs)),
     };
     match result {
         Ok(p) => Redirect::to(&format!("/partners/{}?msg=saved", urlencode(&p.id))).into_response(),
@@ -434,7 +382,7 @@ pub async fn invite(
         Ok(p) => p,
         Err(r) => return r,
     };
-    match invite_into_partner(&state, &who.principal, &who.actor, &p, &form).await {
+    match users::invite_into_partner(&state, &who.principal, &who.actor, &p, &form).await {
         Ok(inv) => {
             detail_page(
                 &state,

@@ -4,22 +4,17 @@
 //! programs as they apply to the partner.
 
 use super::{
-    flash, internal_page, message_page, not_found_page, read_csrf_form, render, urlencode,
-    PortalUser,
+    error_page, flash, message_page, not_found_page, read_csrf_form, render, urlencode, PortalUser,
 };
-use crate::http::api::partners::visible_partner;
-use crate::http::api::programs::{
-    diff_versions, programs_of, published_program, validate_enrollment, PROGRAM_BODY_LIMIT,
-};
-use crate::http::error::ApiError;
+use crate::app::programs::{self as app, EnrollRequest, ProblemFinding};
+use crate::app::{partners, AppError};
+use crate::http::api::programs::PROGRAM_BODY_LIMIT;
 use crate::http::AppState;
-use crate::store::programs::{self, Checked, PublishError};
-use crate::store::StoreError;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
-use trellis_core::program::{self, economics, lint, view, Finding, Severity};
+use trellis_core::program::{self, economics, lint, view, VersionStatus};
 
 /// A signed-in form post that may carry a whole program (up to 4 MiB).
 pub struct ProgramForm<T> {
@@ -61,55 +56,17 @@ fn admin_action(state: &AppState, who: &PortalUser) -> Result<(), Response> {
     }
 }
 
-/// A finding or parse error as the pages show it.
-#[derive(Serialize)]
-struct FindingView {
-    code: String,
-    severity: &'static str,
-    message: String,
-    path: String,
-    line: usize,
-    column: usize,
-}
-
-impl FindingView {
-    fn of(f: &Finding) -> FindingView {
-        FindingView {
-            code: f.code.to_string(),
-            severity: match f.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            },
-            message: f.message.clone(),
-            path: String::new(),
-            line: f.location.line,
-            column: f.location.column,
-        }
-    }
-
-    fn parse(e: &program::ParseError) -> FindingView {
-        FindingView {
-            code: "parse".into(),
-            severity: "error",
-            message: e.message.clone(),
-            path: e.path.clone(),
-            line: e.location.line,
-            column: e.location.column,
-        }
-    }
-}
-
 async fn list_page(
     state: &AppState,
     who: &PortalUser,
     flash: Option<&'static str>,
     source: &str,
-    problems: Vec<FindingView>,
+    problems: Vec<ProblemFinding>,
     status: StatusCode,
 ) -> Response {
-    let list = match programs::list(&state.db).await {
+    let list = match app::list(state, &who.principal).await {
         Ok(l) => l,
-        Err(e) => return internal_page(state, e),
+        Err(e) => return error_page(state, e),
     };
     render(
         state,
@@ -144,28 +101,25 @@ pub async fn upload(State(state): State<AppState>, f: ProgramForm<UploadForm>) -
     }
     // Browsers send CRLF line ends from a textarea; store what the file said.
     let source = f.form.source.replace("\r\n", "\n");
-    let checked = match Checked::new(source.clone()) {
-        Ok(c) => c,
-        Err(e) => {
-            return list_page(
+    match app::upload_draft(&state, &who.principal, &who.actor, source.clone()).await {
+        Ok(v) => Redirect::to(&format!(
+            "/programs/{}/versions/{}",
+            urlencode(&v.meta.program),
+            v.meta.number
+        ))
+        .into_response(),
+        Err(AppError::Program { findings, .. }) => {
+            list_page(
                 &state,
                 &who,
                 None,
                 &source,
-                vec![FindingView::parse(&e)],
+                findings,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
         }
-    };
-    match programs::save_draft(&state.db, &who.actor, &checked).await {
-        Ok(v) => Redirect::to(&format!(
-            "/programs/{}/versions/{}",
-            urlencode(&v.program),
-            v.number
-        ))
-        .into_response(),
-        Err(e) => internal_page(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -177,9 +131,12 @@ pub async fn latest(
     if let Err(r) = vendor_page(&state, &who) {
         return r;
     }
-    match programs::versions(&state.db, &slug).await {
+    match app::versions(&state, &who.principal, &slug).await {
         Ok(v) if !v.is_empty() => {
-            let pick = v.iter().find(|v| v.status == "published").unwrap_or(&v[0]);
+            let pick = v
+                .iter()
+                .find(|v| v.status == VersionStatus::Published)
+                .unwrap_or(&v[0]);
             Redirect::to(&format!(
                 "/programs/{}/versions/{}",
                 urlencode(&slug),
@@ -188,7 +145,7 @@ pub async fn latest(
             .into_response()
         }
         Ok(_) => not_found_page(&state),
-        Err(e) => internal_page(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -207,28 +164,32 @@ async fn version_page(
     flash: Option<&'static str>,
     slug: &str,
     number: &str,
-    blocked: Vec<FindingView>,
+    blocked: Vec<ProblemFinding>,
     status: StatusCode,
 ) -> Response {
     let Ok(number) = number.parse::<i64>() else {
         return not_found_page(state);
     };
-    let v = match programs::version(&state.db, slug, number).await {
-        Ok(Some(v)) => v,
-        Ok(None) => return not_found_page(state),
-        Err(e) => return internal_page(state, e),
+    let v = match app::source(state, &who.principal, slug, number).await {
+        Ok(v) => v,
+        Err(e) => return error_page(state, e),
     };
-    let history = match programs::versions(&state.db, slug).await {
+    let history = match app::versions(state, &who.principal, slug).await {
         Ok(h) => h,
-        Err(e) => return internal_page(state, e),
+        Err(e) => return error_page(state, e),
     };
     let p = match program::parse(&v.source) {
         Ok(p) => p,
-        Err(e) => return internal_page(state, format!("stored program does not parse: {e}")),
+        Err(e) => {
+            return error_page(
+                state,
+                AppError::internal(format!("stored program does not parse: {e}")),
+            )
+        }
     };
-    let findings: Vec<FindingView> = lint::check(&p, &v.source)
+    let findings: Vec<ProblemFinding> = lint::check(&p, &v.source)
         .iter()
-        .map(FindingView::of)
+        .map(ProblemFinding::from_finding)
         .collect();
     let lines: Vec<SourceLine> = v
         .source
@@ -236,7 +197,15 @@ async fn version_page(
         .enumerate()
         .map(|(i, text)| {
             let here = findings.iter().filter(|f| f.line == i + 1);
-            let severity = here.map(|f| f.severity).max_by_key(|s| *s == "error");
+            let severity = here
+                .map(|f| {
+                    if f.severity == "error" {
+                        "error"
+                    } else {
+                        "warning"
+                    }
+                })
+                .max_by_key(|s| *s == "error");
             SourceLine {
                 n: i + 1,
                 text,
@@ -311,19 +280,15 @@ pub async fn publish(
         Ok(n) => n,
         Err(r) => return r,
     };
-    match programs::publish(&state.db, &who.actor, &slug, n).await {
+    match app::publish(&state, &who.principal, &who.actor, &slug, n).await {
         Ok(_) => Redirect::to(&format!(
             "/programs/{}/versions/{n}?msg=published",
             urlencode(&slug)
         ))
         .into_response(),
-        Err(PublishError::HasErrors(c)) => {
-            let blocked = c
-                .findings
-                .iter()
-                .filter(|f| f.severity == Severity::Error)
-                .map(FindingView::of)
-                .collect();
+        Err(AppError::Program {
+            findings: blocked, ..
+        }) => {
             version_page(
                 &state,
                 &who,
@@ -335,17 +300,7 @@ pub async fn publish(
             )
             .await
         }
-        Err(PublishError::Store(e)) => store_error(&state, e),
-    }
-}
-
-fn store_error(state: &AppState, e: StoreError) -> Response {
-    match e {
-        StoreError::NotFound(_) => not_found_page(state),
-        StoreError::Conflict { message, .. } => {
-            message_page(state, StatusCode::CONFLICT, "Not possible", &message)
-        }
-        other => internal_page(state, other),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -364,13 +319,13 @@ pub async fn retire(
         Ok(n) => n,
         Err(r) => return r,
     };
-    match programs::retire(&state.db, &f.who.actor, &slug, n).await {
+    match app::retire(&state, &f.who.principal, &f.who.actor, &slug, n).await {
         Ok(_) => Redirect::to(&format!(
             "/programs/{}/versions/{n}?msg=retired",
             urlencode(&slug)
         ))
         .into_response(),
-        Err(e) => store_error(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -383,9 +338,9 @@ pub async fn delete(
         Ok(n) => n,
         Err(r) => return r,
     };
-    match programs::delete_draft(&state.db, &f.who.actor, &slug, n).await {
+    match app::delete_draft(&state, &f.who.principal, &f.who.actor, &slug, n).await {
         Ok(()) => Redirect::to("/programs?msg=deleted").into_response(),
-        Err(e) => store_error(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -415,14 +370,13 @@ pub async fn diff(
             "A diff needs two version numbers: ?from=1&to=2.",
         );
     };
-    let d = match diff_versions(&state, &slug, from, to).await {
+    let d = match app::diff(&state, &who.principal, &slug, from, to).await {
         Ok(d) => d,
-        Err(ApiError::NotFound(_)) => return not_found_page(&state),
-        Err(e) => return internal_page(&state, format!("{e:?}")),
+        Err(e) => return error_page(&state, e),
     };
-    let history = match programs::versions(&state.db, &slug).await {
+    let history = match app::versions(&state, &who.principal, &slug).await {
         Ok(h) => h,
-        Err(e) => return internal_page(&state, e),
+        Err(e) => return error_page(&state, e),
     };
     render(
         &state,
@@ -454,24 +408,23 @@ async fn partner_programs_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let partner = match visible_partner(state, &who.principal, id).await {
+    let partner = match partners::visible(state, &who.principal, id).await {
         Ok(p) => p,
-        Err(ApiError::NotFound(_)) => return not_found_page(state),
-        Err(e) => return internal_page(state, format!("{e:?}")),
+        Err(e) => return error_page(state, e),
     };
-    let mine = match programs_of(state, &partner.id).await {
+    let mine = match app::programs_of(state, &partner.id).await {
         Ok(m) => m,
-        Err(e) => return internal_page(state, format!("{e:?}")),
+        Err(e) => return error_page(state, e),
     };
     let can_enroll = who.principal.can_enroll_partner(partner.as_ref());
     let mut choices = Vec::new();
     if can_enroll {
-        let list = match programs::list(&state.db).await {
+        let list = match app::list(state, &who.principal).await {
             Ok(l) => l,
-            Err(e) => return internal_page(state, e),
+            Err(e) => return error_page(state, e),
         };
         for s in list.iter().filter(|s| s.published.is_some()) {
-            if let Ok((_, p)) = published_program(state, &s.slug).await {
+            if let Ok((_, p)) = app::published_program(&state.db, &s.slug).await {
                 choices.push(minijinja::context! {
                     slug => &s.slug, name => &s.name,
                     types => p.partner_types.iter().map(|t| t.id.get_ref().clone()).collect::<Vec<_>>(),
@@ -510,24 +463,31 @@ pub async fn enroll(
     f: ProgramForm<EnrollForm>,
 ) -> Response {
     let who = f.who;
-    let partner = match visible_partner(&state, &who.principal, &id).await {
+    let partner = match partners::visible(&state, &who.principal, &id).await {
         Ok(p) => p,
-        Err(ApiError::NotFound(_)) => return not_found_page(&state),
-        Err(e) => return internal_page(&state, format!("{e:?}")),
+        Err(e) => return error_page(&state, e),
     };
-    if !who.principal.can_enroll_partner(partner.as_ref()) {
-        return message_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "Only a vendor admin or the partner's channel manager can enroll it.",
-        );
-    }
     let form = f.form;
-    let (_, p) = match published_program(&state, &form.program).await {
-        Ok(x) => x,
-        Err(ApiError::NotFound(_)) => {
-            return partner_programs_page(
+    let body = EnrollRequest {
+        partner_type: form.partner_type,
+        segment: form.segment,
+        level: Some(form.level),
+    };
+    match app::enroll(
+        &state,
+        &who.principal,
+        &who.actor,
+        &partner,
+        &form.program,
+        &body,
+    )
+    .await
+    {
+        Ok(_) => {
+            Redirect::to(&format!("/partners/{}/programs?msg=saved", partner.id)).into_response()
+        }
+        Err(AppError::NotFound("published program")) => {
+            partner_programs_page(
                 &state,
                 &who,
                 None,
@@ -537,41 +497,23 @@ pub async fn enroll(
             )
             .await
         }
-        Err(e) => return internal_page(&state, format!("{e:?}")),
-    };
-    let level = Some(form.level.trim()).filter(|l| !l.is_empty());
-    if let Err(errs) = validate_enrollment(&p, form.partner_type.trim(), form.segment.trim(), level)
-    {
-        let msg = errs
-            .0
-            .iter()
-            .map(|e| e.message.clone())
-            .collect::<Vec<_>>()
-            .join("; ");
-        return partner_programs_page(
-            &state,
-            &who,
-            None,
-            &id,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    match programs::enroll(
-        &state.db,
-        &who.actor,
-        &partner.id,
-        &form.program,
-        form.partner_type.trim(),
-        form.segment.trim(),
-        level,
-    )
-    .await
-    {
-        Ok(_) => {
-            Redirect::to(&format!("/partners/{}/programs?msg=saved", partner.id)).into_response()
+        Err(AppError::Invalid(errs)) => {
+            let msg = errs
+                .0
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            partner_programs_page(
+                &state,
+                &who,
+                None,
+                &id,
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
-        Err(e) => store_error(&state, e),
+        Err(e) => error_page(&state, e),
     }
 }

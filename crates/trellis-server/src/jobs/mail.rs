@@ -1,4 +1,4 @@
-//! E-mail: messages wait in the outbox (written in the same transaction as
+//! E-mail delivery: messages wait in the outbox (written in the same transaction as
 //! the change they report) and a job delivers them over SMTP.
 //!
 //! Without `smtp_url` configured nothing is sent: the messages stay in the
@@ -10,13 +10,12 @@
 //! the message at once.
 
 use crate::db::{self, Db};
+use crate::store::outbox;
 use crate::store::StoreResult;
 use chrono::{Duration, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use serde::Serialize;
-use sqlx::Row;
 
 /// Attempts before a message is given up.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -24,15 +23,6 @@ pub const MAX_ATTEMPTS: i64 = 8;
 const LEASE_SECONDS: i64 = 120;
 /// Messages per round of the job.
 const BATCH: i64 = 50;
-/// Links of invitations carry a secret: the outbox page never shows them, and
-/// they are erased once the message is sent.
-pub const INVITE_PATH: &str = "/invite/";
-
-/// The link that accepts an invitation, on the server at `public_url`.
-pub fn invite_url(public_url: &str, token: &str) -> String {
-    format!("{public_url}{INVITE_PATH}{token}")
-}
-
 /// Sends e-mail over SMTP.
 #[derive(Clone)]
 pub struct Mailer {
@@ -127,58 +117,18 @@ pub fn body_with_link(body: &str, link: Option<&str>, public_url: &str) -> Strin
 
 /// Sends the e-mails that are due, each claimed under a lease first.
 pub async fn deliver_due(db: &Db, mailer: &Mailer, public_url: &str) -> StoreResult<Round> {
-    let now = db::now();
-    let due: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM outbox WHERE channel = 'email' AND sent_at IS NULL AND failed_at IS NULL \
-         AND (next_attempt_at IS NULL OR next_attempt_at <= $1) \
-         AND (lease_until IS NULL OR lease_until < $1) ORDER BY at, id LIMIT $2",
-    )
-    .bind(&now)
-    .bind(BATCH)
-    .fetch_all(db.pool())
-    .await?;
     let mut round = Round::default();
-    for id in due {
-        let now = db::now();
+    for id in outbox::due_mails(db, &db::now(), BATCH).await? {
         let lease = db::fmt_time(Utc::now() + Duration::seconds(LEASE_SECONDS));
-        let claimed = sqlx::query(
-            "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND sent_at IS NULL AND failed_at IS NULL \
-             AND (lease_until IS NULL OR lease_until < $3)",
-        )
-        .bind(&lease)
-        .bind(&id)
-        .bind(&now)
-        .execute(db.pool())
-        .await?
-        .rows_affected()
-            == 1;
-        if !claimed {
+        if !outbox::claim(db, &id, &db::now(), &lease).await? {
             continue; // another instance has it
         }
-        let row = sqlx::query(
-            "SELECT recipient, subject, body, link, attempts FROM outbox WHERE id = $1",
-        )
-        .bind(&id)
-        .fetch_one(db.pool())
-        .await?;
-        let recipient: String = row.try_get("recipient")?;
-        let subject: String = row.try_get("subject")?;
-        let body: String = row.try_get("body")?;
-        let link = db::opt_str(&row, "link")?;
-        let attempts: i64 = row.try_get::<i64, _>("attempts")? + 1;
-        let text = body_with_link(&body, link.as_deref(), public_url);
-        match mailer.send(&recipient, &subject, text).await {
+        let m = outbox::mail(db, &id).await?;
+        let attempts = m.attempts + 1;
+        let text = body_with_link(&m.body, m.link.as_deref(), public_url);
+        match mailer.send(&m.recipient, &m.subject, text).await {
             Ok(()) => {
-                let kept_link = link.filter(|l| !l.starts_with(INVITE_PATH));
-                sqlx::query(
-                    "UPDATE outbox SET sent_at = $1, attempts = $2, last_error = NULL, lease_until = NULL, link = $3 WHERE id = $4",
-                )
-                .bind(db::now())
-                .bind(attempts)
-                .bind(kept_link)
-                .bind(&id)
-                .execute(db.pool())
-                .await?;
+                outbox::sent(db, &id, attempts, m.link.as_deref()).await?;
                 round.sent += 1;
             }
             Err(failure) => {
@@ -189,17 +139,7 @@ pub async fn deliver_due(db: &Db, mailer: &Mailer, public_url: &str) -> StoreRes
                 // The recipient is personal data; the outbox row keeps it.
                 tracing::warn!(outbox_id = %id, attempts, give_up, error = %error, "e-mail not delivered");
                 let next = db::fmt_time(Utc::now() + backoff(attempts));
-                sqlx::query(
-                    "UPDATE outbox SET attempts = $1, last_error = $2, lease_until = NULL, \
-                     next_attempt_at = $3, failed_at = $4 WHERE id = $5",
-                )
-                .bind(attempts)
-                .bind(&error)
-                .bind(&next)
-                .bind(give_up.then(db::now))
-                .bind(&id)
-                .execute(db.pool())
-                .await?;
+                outbox::attempt_failed(db, &id, attempts, &error, &next, give_up).await?;
                 if give_up {
                     round.failed += 1;
                 } else {
@@ -228,121 +168,6 @@ pub async fn delivery_job(db: Db, mailer: Mailer, public_url: String, every: std
             Err(e) => tracing::warn!(error = %e, "e-mail delivery failed; retrying"),
         }
     }
-}
-
-/// An e-mail in the outbox, as vendor admins see it.
-#[derive(Debug, Clone, Serialize)]
-pub struct OutboxMail {
-    pub id: String,
-    pub at: String,
-    pub recipient: String,
-    pub subject: String,
-    pub body: String,
-    pub link: Option<String>,
-    /// `queued`, `sent` or `failed`.
-    pub status: &'static str,
-    pub sent_at: Option<String>,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub next_attempt_at: Option<String>,
-}
-
-/// The newest e-mails (at most `limit`), optionally only one status.
-pub async fn outbox(db: &Db, status: Option<&str>, limit: i64) -> StoreResult<Vec<OutboxMail>> {
-    let filter = match status {
-        Some("queued") => " AND sent_at IS NULL AND failed_at IS NULL",
-        Some("sent") => " AND sent_at IS NOT NULL",
-        Some("failed") => " AND failed_at IS NOT NULL",
-        _ => "",
-    };
-    let rows = sqlx::query(&format!(
-        "SELECT id, at, recipient, subject, body, link, sent_at, failed_at, attempts, last_error, next_attempt_at \
-         FROM outbox WHERE channel = 'email'{filter} ORDER BY at DESC, id DESC LIMIT $1"
-    ))
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let sent_at = db::opt_str(r, "sent_at")?;
-            let failed = db::opt_str(r, "failed_at")?.is_some();
-            Ok(OutboxMail {
-                id: r.try_get("id")?,
-                at: r.try_get("at")?,
-                recipient: r.try_get("recipient")?,
-                subject: r.try_get("subject")?,
-                body: r.try_get("body")?,
-                link: db::opt_str(r, "link")?.map(|l| {
-                    if l.starts_with(INVITE_PATH) {
-                        format!("{INVITE_PATH}(hidden)")
-                    } else {
-                        l
-                    }
-                }),
-                status: if sent_at.is_some() {
-                    "sent"
-                } else if failed {
-                    "failed"
-                } else {
-                    "queued"
-                },
-                sent_at,
-                attempts: r.try_get("attempts")?,
-                last_error: db::opt_str(r, "last_error")?,
-                next_attempt_at: db::opt_str(r, "next_attempt_at")?,
-            })
-        })
-        .collect()
-}
-
-/// Notifies a user in the portal and by e-mail (inside the caller's transaction).
-pub async fn notify_user(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    user_id: &str,
-    email: &str,
-    subject: &str,
-    body: &str,
-    link: &str,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO outbox (id, at, channel, user_id, recipient, subject, body, link) \
-         VALUES ($1, $2, 'in-app', $3, $4, $5, $6, $7)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(db::now())
-    .bind(user_id)
-    .bind(email)
-    .bind(subject)
-    .bind(body)
-    .bind(link)
-    .execute(&mut **tx)
-    .await?;
-    queue(tx, Some(user_id), email, subject, body, Some(link)).await
-}
-
-/// Queues one e-mail (inside the caller's transaction).
-pub async fn queue(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    user_id: Option<&str>,
-    recipient: &str,
-    subject: &str,
-    body: &str,
-    link: Option<&str>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO outbox (id, at, channel, user_id, recipient, subject, body, link) \
-         VALUES ($1, $2, 'email', $3, $4, $5, $6, $7)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(db::now())
-    .bind(user_id)
-    .bind(recipient)
-    .bind(subject)
-    .bind(body)
-    .bind(link)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,53 +1,22 @@
-//! CSV imports shared by the command line and the upload page: the vendor's
-//! accounts and one partner's deal registrations. Every line is checked first;
-//! a file with a bad line imports nothing, and each problem names its line.
+//! CSV imports shared by the command line and the upload pages: the vendor's
+//! accounts and one partner's deal registrations. Every line is checked
+//! first; a file with a bad line imports nothing, and each problem names its
+//! line.
 
-use crate::db::Db;
-use crate::http::api::deals::{AccountInput, RegisterDeal};
-use crate::matcher::Matcher;
-use crate::store::deals::{self, Resolved};
+use super::deals::{self, Resolved};
+use super::{today, App, AppError, AppResult};
 use crate::store::partners::Partner;
-use crate::store::{accounts, Actor, StoreError};
+use crate::store::Actor;
 use std::collections::BTreeMap;
-use trellis_core::deals::Status;
+use trellis_core::access::Principal;
+use trellis_core::accounts::AccountInput;
+use trellis_core::csvfile::{check_headers, header_name, Rejected};
+use trellis_core::deals::{Registration, Status};
 use trellis_core::matching::{Candidate, Index, Kind};
 use trellis_core::FieldErrors;
 
-/// Why an import did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error("{0}")]
-    Rejected(Rejected),
-    /// A request that cannot be carried out, its field named first
-    /// (`period: …`).
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for ImportError {
-    fn from(e: sqlx::Error) -> Self {
-        ImportError::Store(e.into())
-    }
-}
-
-type Result<T> = std::result::Result<T, ImportError>;
-
-/// A file that could not be imported: one message per bad line.
-#[derive(Debug)]
-pub struct Rejected(pub Vec<String>);
-
-impl std::fmt::Display for Rejected {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for l in &self.0 {
-            writeln!(f, "{l}")?;
-        }
-        write!(f, "{} problem(s); nothing was imported", self.0.len())
-    }
-}
-
-impl std::error::Error for Rejected {}
+/// A data line of a CSV file: its line number and its values by column name.
+pub type Row = (u64, BTreeMap<String, String>);
 
 /// Rows of a CSV text with their line numbers, keyed by (lower-case) header name.
 pub fn read(
@@ -55,32 +24,18 @@ pub fn read(
     text: &str,
     known: &[&str],
     extra_ok: impl Fn(&str) -> bool,
-) -> Result<Vec<(u64, BTreeMap<String, String>)>> {
+) -> Result<Vec<Row>, Rejected> {
     let mut r = csv::ReaderBuilder::new()
         .flexible(false)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let headers: Vec<String> = r
         .headers()
-        .map_err(|e| ImportError::Rejected(Rejected(vec![format!("{source}:1: {e}")])))?
+        .map_err(|e| Rejected(vec![format!("{source}:1: {e}")]))?
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .map(header_name)
         .collect();
-    let unknown: Vec<&String> = headers
-        .iter()
-        .filter(|h| !known.contains(&h.as_str()) && !extra_ok(h))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(ImportError::Rejected(Rejected(vec![format!(
-            "{source}:1: unknown column(s) {}; the columns are: {}",
-            unknown
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            known.join(", ")
-        )])));
-    }
+    check_headers(source, &headers, known, &[], extra_ok)?;
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for rec in r.records() {
@@ -104,7 +59,7 @@ pub fn read(
         problems.push(format!("{source}: no data lines under the header"));
     }
     if !problems.is_empty() {
-        return Err(ImportError::Rejected(Rejected(problems)));
+        return Err(Rejected(problems));
     }
     Ok(out)
 }
@@ -136,7 +91,12 @@ const ACCOUNT_COLUMNS: &[&str] = &[
 
 /// Imports the vendor's accounts; updates those whose `external_id` exists.
 /// Returns (created, updated).
-pub async fn accounts(db: &Db, actor: &Actor, source: &str, text: &str) -> Result<(usize, usize)> {
+pub async fn accounts(
+    app: &App,
+    actor: &Actor,
+    source: &str,
+    text: &str,
+) -> AppResult<(usize, usize)> {
     let rows = read(source, text, ACCOUNT_COLUMNS, |_| false)?;
     let mut items = Vec::new();
     let mut problems = Vec::new();
@@ -170,9 +130,11 @@ pub async fn accounts(db: &Db, actor: &Actor, source: &str, text: &str) -> Resul
         }
     }
     if !problems.is_empty() {
-        return Err(ImportError::Rejected(Rejected(problems)));
+        return Err(Rejected(problems).into());
     }
-    Ok(accounts::upsert_many(db, actor, &items).await?)
+    let saved = deals::save_accounts(app, actor, &items).await?;
+    let created = saved.iter().filter(|(_, c)| *c).count();
+    Ok((created, saved.len() - created))
 }
 
 const DEAL_COLUMNS: &[&str] = &[
@@ -191,19 +153,46 @@ const DEAL_COLUMNS: &[&str] = &[
     "notes",
 ];
 
+/// Imports registrations for the caller's own organisation (partner users)
+/// or for `partner_id` (vendor users who manage that partner); see [`deals`].
+pub async fn deals_for(
+    app: &App,
+    who: &Principal,
+    actor: &Actor,
+    partner_id: &str,
+    source: &str,
+    text: &str,
+) -> AppResult<BTreeMap<String, usize>> {
+    let partner_id = who.partner_id.as_deref().unwrap_or(partner_id);
+    let partner = super::partners::visible(app, who, partner_id)
+        .await
+        .map_err(|_| {
+            AppError::field(
+                "partner_id",
+                "required",
+                "Choose the partner the deals belong to.",
+            )
+        })?;
+    if who.is_vendor() && !who.can_manage_partner(partner.as_ref()) {
+        return Err(AppError::forbidden(
+            "Only the partner's channel manager or a vendor admin imports on its behalf.",
+        ));
+    }
+    deals(app, actor, &partner, source, text).await
+}
+
 /// Imports registrations for one partner, submitting each: all lines are
 /// checked first and the file is written in one transaction, or not at all.
 /// Lines that match earlier lines of the same file go to review.
 /// Returns the number of registrations by resulting status.
 pub async fn deals(
-    db: &Db,
-    matcher: &Matcher,
+    app: &App,
     actor: &Actor,
     partner: &Partner,
     source: &str,
     text: &str,
-) -> Result<BTreeMap<String, usize>> {
-    let (program, rules) = deals::rules_for(db, &partner.id).await?;
+) -> AppResult<BTreeMap<String, usize>> {
+    let (program, rules) = deals::rules_for(&app.db, &partner.id).await?;
     let custom: Vec<String> = rules
         .custom_fields()
         .iter()
@@ -212,7 +201,7 @@ pub async fn deals(
     let rows = read(source, text, DEAL_COLUMNS, |h| {
         custom.iter().any(|c| c == h)
     })?;
-    let today = deals::today();
+    let today = today();
     let mut valid = Vec::new();
     let mut problems = Vec::new();
     for (line, row) in &rows {
@@ -220,7 +209,7 @@ pub async fn deals(
             .iter()
             .filter_map(|c| opt(row, c).map(|v| (c.clone(), v)))
             .collect();
-        let body = RegisterDeal {
+        let body = Registration {
             partner_id: None,
             customer_name: opt(row, "customer_name").unwrap_or_default(),
             customer_domain: opt(row, "customer_domain"),
@@ -244,13 +233,13 @@ pub async fn deals(
         }
     }
     if !problems.is_empty() {
-        return Err(ImportError::Rejected(Rejected(problems)));
+        return Err(Rejected(problems).into());
     }
     // Earlier lines of this file, as registrations of this partner.
     let mut local = Index::default();
     let mut found_all = Vec::new();
-    for (i, (_, d)) in valid.iter().enumerate() {
-        let mut found = deals::conflicts(db, matcher, &d.customer(), None).await?;
+    for (line, d) in &valid {
+        let mut found = deals::conflicts(app, &d.customer(), None).await?;
         for c in local.search(&d.customer(), 3, rules.conflict_threshold) {
             found.push(Resolved {
                 partner_id: Some(partner.id.clone()),
@@ -267,14 +256,10 @@ pub async fn deals(
             });
         }
         found.sort_by(|a, b| b.candidate.score.total_cmp(&a.candidate.score));
-        local.upsert(
-            &format!("line {}", valid[i].0),
-            Kind::Registration,
-            &d.customer(),
-        );
+        local.upsert(&format!("line {line}"), Kind::Registration, &d.customer());
         found_all.push(found);
     }
-    let mut tx = db.begin_write().await?;
+    let mut tx = app.db.begin_write().await?;
     let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
     for ((_, d), found) in valid.iter().zip(&found_all) {
         let deal = deals::insert(
@@ -288,9 +273,11 @@ pub async fn deals(
             found,
         )
         .await?;
-        *by_status.entry(deal.status).or_default() += 1;
+        *by_status
+            .entry(deal.status.as_str().to_string())
+            .or_default() += 1;
     }
     tx.commit().await?;
-    matcher.sync(db).await?;
+    app.matcher.sync(&app.db).await?;
     Ok(by_status)
 }

@@ -1,8 +1,8 @@
 //! Measuring the matcher: precision, recall, recall@k and F1 of search
 //! results against known truth.
 
-use super::index::Candidate;
 use serde::Serialize;
+use trellis_core::matching::Candidate;
 
 /// Quality of one run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -68,8 +68,8 @@ pub fn quality(results: &[(Option<&str>, &[Candidate])], threshold: f64) -> Qual
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::index::Kind;
-    use crate::matching::{synth, Index};
+    use crate::companies as synth;
+    use trellis_core::matching::{Index, Kind};
 
     fn cand(id: &str, score: f64) -> Candidate {
         Candidate {

@@ -8,39 +8,9 @@
 //! abbreviations, case and accent changes, domain variants and missing
 //! cities, plus companies that are not in the records at all.
 
-use super::index::Customer;
+use trellis_core::matching::{normalize, Customer};
 
-/// SplitMix64: small, fast, good enough for test data, reproducible.
-#[derive(Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..n.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
-
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-
-    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
+pub use crate::rng::Rng;
 
 struct Country {
     code: &'static str,
@@ -591,7 +561,7 @@ pub fn distort(rng: &mut Rng, c: &Company) -> Company {
 /// the records of their country, so that "new" is true).
 pub fn queries(records: &[Company], q: usize, dup_share: f64, seed: u64) -> Vec<Query> {
     let mut rng = Rng::new(seed ^ 0x5eed);
-    let key = |c: &Company| (c.country, super::normalize::name(&c.name).key);
+    let key = |c: &Company| (c.country, normalize::name(&c.name).key);
     let candidates = companies(2 * q + 16, seed.wrapping_mul(31).wrapping_add(7));
     let wanted: std::collections::HashSet<_> = candidates.iter().map(key).collect();
     let taken: std::collections::HashSet<_> = records

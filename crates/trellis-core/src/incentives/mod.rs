@@ -20,9 +20,13 @@
 //! - Each statement line is rounded half-to-even to the cent once; a
 //!   statement's total is the sum of its rounded lines.
 
+pub mod fold;
+pub mod fx;
+pub mod lines;
+
 use crate::program::model::{IncentiveEligibility, Program, RebateBasis, SpifCredit};
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One sales-out line, already validated and converted.
@@ -285,13 +289,38 @@ pub fn cents(x: Decimal) -> Decimal {
     r
 }
 
-/// One line of a statement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What kind of rule a statement line comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LineKind {
+    Rebate,
+    Spif,
+    DealRegistrationUplift,
+    FundAccrual,
+    /// Late data for an approved earlier period.
+    Adjustment,
+}
+
+impl LineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineKind::Rebate => "rebate",
+            LineKind::Spif => "spif",
+            LineKind::DealRegistrationUplift => "deal-registration-uplift",
+            LineKind::FundAccrual => "fund-accrual",
+            LineKind::Adjustment => "adjustment",
+        }
+    }
+}
+
+/// One line of a statement. Stored with the statement and read back
+/// strictly: a damaged amount is an error, never a zero.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Line {
     /// The rule's id.
     pub rule: String,
-    /// `rebate`, `spif`, `deal-registration-uplift` or `fund-accrual`.
-    pub kind: &'static str,
+    pub kind: LineKind,
     /// The program element the rule implements.
     pub element: Option<String>,
     /// For seller-credited SPIFs.
@@ -309,7 +338,7 @@ pub struct Line {
     /// The cap cut the amount.
     pub capped: bool,
     /// For an adjustment: the (approved) period it corrects.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adjusts: Option<String>,
 }
 
@@ -327,7 +356,8 @@ pub struct Statement {
 }
 
 /// How far the next band is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NextBand {
     pub rule: String,
     pub missing: Decimal,
@@ -518,7 +548,7 @@ pub fn calculate_groups(
             };
             lines.push(Line {
                 rule: r.id.get_ref().clone(),
-                kind: "rebate",
+                kind: LineKind::Rebate,
                 element: r.element.clone(),
                 seller: None,
                 basis: cents(basis),
@@ -575,7 +605,7 @@ pub fn calculate_groups(
                 }
                 lines.push(Line {
                     rule: s.id.get_ref().clone(),
-                    kind: "spif",
+                    kind: LineKind::Spif,
                     element: s.element.clone(),
                     seller: seller.map(str::to_string),
                     basis: units,
@@ -591,10 +621,10 @@ pub fn calculate_groups(
         }
         for (kind, rules) in [
             (
-                "deal-registration-uplift",
+                LineKind::DealRegistrationUplift,
                 &program.incentives.deal_registration_uplifts,
             ),
-            ("fund-accrual", &program.incentives.fund_accruals),
+            (LineKind::FundAccrual, &program.incentives.fund_accruals),
         ] {
             for r in rules {
                 if !partner_applies(&r.eligible, who) {
@@ -603,14 +633,14 @@ pub fn calculate_groups(
                 let counted: Vec<&&Group> = now
                     .iter()
                     .filter(|x| eligible(&r.eligible, who, x, &fam))
-                    .filter(|x| kind != "deal-registration-uplift" || x.deal_id.is_some())
+                    .filter(|x| kind != LineKind::DealRegistrationUplift || x.deal_id.is_some())
                     .collect();
                 if counted.is_empty() {
                     continue;
                 }
                 let revenue: Decimal = counted.iter().map(|x| x.revenue).sum();
                 let amount = cents(revenue.max(Decimal::ZERO) * r.rate_pct / hundred);
-                let what = if kind == "fund-accrual" {
+                let what = if kind == LineKind::FundAccrual {
                     "accrued to your market development fund"
                 } else {
                     "on revenue from approved registered deals"
@@ -641,7 +671,7 @@ pub fn calculate_groups(
         let total = lines.iter().map(|l| l.amount).sum();
         let funds = lines
             .iter()
-            .filter(|l| l.kind == "fund-accrual")
+            .filter(|l| l.kind == LineKind::FundAccrual)
             .map(|l| l.amount)
             .sum();
         out.push(Statement {
@@ -878,7 +908,7 @@ rate_pct = 2
         let spifs: Vec<(&str, Decimal)> = s
             .lines
             .iter()
-            .filter(|l| l.kind == "spif")
+            .filter(|l| l.kind == LineKind::Spif)
             .map(|l| (l.seller.as_deref().unwrap(), l.amount))
             .collect();
         assert_eq!(spifs, vec![("kim", d("50.00")), ("sam", d("150.00"))]);

@@ -1,22 +1,15 @@
 //! `trellis import sales|fx|rollback` and `trellis incentives calculate`.
 
+use super::{operator, Context, Result};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use trellis_core::incentives::{Period, Statement};
-use trellis_core::program::Program;
-use trellis_server::db::Db;
-use trellis_server::sales::{self, SalesError, UnknownSku};
-use trellis_server::store::Actor;
+use trellis_core::incentives::Statement;
+use trellis_server::app::incentives::{calculate as calc, fx, import, statements, UnknownSku};
+use trellis_server::app::Actor;
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
-fn fail(e: SalesError) -> Box<dyn std::error::Error + Send + Sync> {
-    e.to_string().into()
-}
-
-pub async fn import_sales(db: &Db, path: &Path, unknown: &str) -> Result<()> {
+pub async fn import_sales(cx: &Context, path: &Path, unknown: &str) -> Result<()> {
     let unknown = match unknown {
         "reject" => UnknownSku::Reject,
         "hold" => UnknownSku::Hold,
@@ -52,8 +45,8 @@ pub async fn import_sales(db: &Db, path: &Path, unknown: &str) -> Result<()> {
             let _ = writeln!(err, "{msg}");
         }
     };
-    let r = sales::import(
-        db,
+    let r = import::import(
+        &cx.app,
         &Actor::cli(),
         &source,
         std::io::BufReader::with_capacity(1 << 20, file),
@@ -64,7 +57,7 @@ pub async fn import_sales(db: &Db, path: &Path, unknown: &str) -> Result<()> {
     if tty {
         eprintln!();
     }
-    let s = r.map_err(fail)?;
+    let s = r?;
     println!(
         "{source}: {} line(s): {} imported, {} already imported before (skipped), {} held (unknown SKU); batch {}",
         s.lines,
@@ -84,24 +77,18 @@ pub async fn import_sales(db: &Db, path: &Path, unknown: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn import_fx(db: &Db, path: &Path) -> Result<()> {
+pub async fn import_fx(cx: &Context, path: &Path) -> Result<()> {
     let source = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {source}: {e}"))?;
-    let n = sales::import_fx(db, &source, &text).await.map_err(fail)?;
+    let text = super::imports::text(path)?;
+    let n = fx::import(&cx.app, &source, &text).await?;
     println!("{source}: {n} FX rate(s) imported");
     Ok(())
 }
 
-pub async fn rollback(db: &Db, batch: &str) -> Result<()> {
-    let n = sales::rollback(db, &Actor::cli(), batch)
-        .await
-        .map_err(fail)?;
+pub async fn rollback(cx: &Context, batch: &str) -> Result<()> {
+    let n = import::rollback(&cx.app, &Actor::cli(), batch).await?;
     println!("batch {batch} rolled back: {n} line(s) removed");
     Ok(())
-}
-
-async fn program_of(db: &Db, slug: Option<&str>) -> Result<(String, i64, Program)> {
-    sales::program_of(db, slug).await.map_err(fail)
 }
 
 fn print_statements(
@@ -142,7 +129,7 @@ fn print_statements(
 }
 
 pub async fn calculate(
-    db: &Db,
+    cx: &Context,
     period: &str,
     slug: Option<&str>,
     dry_run: bool,
@@ -160,15 +147,11 @@ pub async fn calculate(
         }
         None => None,
     };
-    let run = sales::run(db, period, slug, dry_run).await.map_err(fail)?;
+    let run = calc::run(&cx.app, period, slug, dry_run).await?;
     let calc = &run.calculation;
-    let names = sales::partner_names(db).await.map_err(fail)?;
+    let names = trellis_server::store::incentives::partner_names(&cx.app.db).await?;
     let what_if = match &draft {
-        Some((under, p)) => Some(
-            sales::what_if(db, &run, under, p, None)
-                .await
-                .map_err(fail)?,
-        ),
+        Some((under, p)) => Some(calc::what_if(&cx.app, &run, under, p, None).await?),
         None => None,
     };
     if json {
@@ -227,43 +210,41 @@ pub async fn calculate(
 }
 
 pub async fn approve(
-    db: &Db,
+    cx: &Context,
     period: &str,
     slug: Option<&str>,
     partner: Option<&str>,
 ) -> Result<()> {
-    Period::parse(period)?;
-    let (program_id, _, _) = program_of(db, slug).await?;
+    calc::period(period)?;
+    let (program_id, _, _) = calc::program_of(&cx.app.db, slug).await?;
     let partner_id = match partner {
         Some(p) => Some(
-            trellis_server::store::partners::get_by_slug(db, p)
+            trellis_server::store::partners::get_by_slug(&cx.app.db, p)
                 .await?
                 .ok_or_else(|| format!("no partner with slug {p:?}"))?
                 .id,
         ),
         None => None,
     };
-    let n = sales::approve(
-        db,
+    let n = statements::approve(
+        &cx.app,
+        &operator(),
         &Actor::cli(),
-        &program_id,
+        Some(&program_id),
         period,
         partner_id.as_deref(),
     )
-    .await
-    .map_err(fail)?;
+    .await?;
     println!("{n} statement(s) approved for {period}");
     Ok(())
 }
 
-pub async fn payout(db: &Db, period: &str, slug: Option<&str>) -> Result<()> {
-    Period::parse(period)?;
-    let (program_id, _, _) = program_of(db, slug).await?;
+pub async fn payout(cx: &Context, period: &str, slug: Option<&str>) -> Result<()> {
+    calc::period(period)?;
+    let (program_id, _, _) = calc::program_of(&cx.app.db, slug).await?;
     print!(
         "{}",
-        sales::payout_csv(db, &program_id, period)
-            .await
-            .map_err(fail)?
+        statements::payout_csv(&cx.app, &operator(), Some(&program_id), period).await?
     );
     Ok(())
 }

@@ -1,42 +1,30 @@
 //! `trellis import accounts|deals FILE.csv` and `trellis conflicts check`.
 
+use super::{Context, Result};
 use std::io::Write;
 use std::path::Path;
 use trellis_core::matching::Customer;
-use trellis_server::db::Db;
-use trellis_server::import::{self, ImportError};
-use trellis_server::matcher::Matcher;
-use trellis_server::store::deals;
-use trellis_server::store::{partners, Actor};
+use trellis_server::app::{deals, imports, Actor};
+use trellis_server::store::partners;
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
-fn text(path: &Path) -> Result<String> {
+pub fn text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()).into())
 }
 
-fn fail(e: ImportError) -> Box<dyn std::error::Error + Send + Sync> {
-    e.to_string().into()
-}
-
-pub async fn accounts(db: &Db, path: &Path) -> Result<()> {
+pub async fn accounts(cx: &Context, path: &Path) -> Result<()> {
     let source = path.display().to_string();
-    let (created, updated) = import::accounts(db, &Actor::cli(), &source, &text(path)?)
-        .await
-        .map_err(fail)?;
+    let (created, updated) =
+        imports::accounts(&cx.app, &Actor::cli(), &source, &text(path)?).await?;
     println!("{source}: {created} account(s) created, {updated} updated");
     Ok(())
 }
 
-pub async fn deals(db: &Db, path: &Path, partner_slug: &str) -> Result<()> {
+pub async fn deals(cx: &Context, path: &Path, partner_slug: &str) -> Result<()> {
     let source = path.display().to_string();
-    let partner = partners::get_by_slug(db, partner_slug)
+    let partner = partners::get_by_slug(&cx.app.db, partner_slug)
         .await?
         .ok_or_else(|| format!("no partner with slug {partner_slug:?}"))?;
-    let matcher = Matcher::load(db).await?;
-    let by_status = import::deals(db, &matcher, &Actor::cli(), &partner, &source, &text(path)?)
-        .await
-        .map_err(fail)?;
+    let by_status = imports::deals(&cx.app, &Actor::cli(), &partner, &source, &text(path)?).await?;
     let n: usize = by_status.values().sum();
     let summary: Vec<String> = by_status.iter().map(|(s, n)| format!("{n} {s}")).collect();
     println!(
@@ -57,10 +45,9 @@ const CHECK_COLUMNS: &[&str] = &[
 ];
 
 /// One result line per input line: the best candidate and why.
-pub async fn check(db: &Db, path: &Path, threshold: f64) -> Result<()> {
+pub async fn check(cx: &Context, path: &Path, threshold: f64) -> Result<()> {
     let source = path.display().to_string();
-    let rows = import::read(&source, &text(path)?, CHECK_COLUMNS, |_| false).map_err(fail)?;
-    let matcher = Matcher::load(db).await?;
+    let rows = imports::read(&source, &text(path)?, CHECK_COLUMNS, |_| false)?;
     let mut out = csv::Writer::from_writer(std::io::stdout().lock());
     out.write_record([
         "line",
@@ -85,7 +72,7 @@ pub async fn check(db: &Db, path: &Path, threshold: f64) -> Result<()> {
             country: &country,
             city: city.as_deref(),
         };
-        let found = deals::conflicts(db, &matcher, &customer, None).await?;
+        let found = deals::conflicts(&cx.app, &customer, None).await?;
         let line_s = line.to_string();
         let id = opt(row, "id").unwrap_or_default();
         match found.first() {
