@@ -225,6 +225,11 @@ pub async fn list(
     Ok(store::list(&app.db, &caller.partner_scope(), filter).await?)
 }
 
+/// A partner's name (for the header of its users' pages).
+pub async fn name_of(app: &App, id: &str) -> AppResult<Option<String>> {
+    Ok(store::get(&app.db, id).await?.map(|p| p.name))
+}
+
 /// The names of the given partners, by id (vendor users; partner users get
 /// their own organisation's name only).
 pub async fn names(

@@ -71,3 +71,9 @@ pub async fn revoke(app: &App, actor: &Actor, user: &User, token_id: &str) -> Ap
         ..before
     })
 }
+
+/// The user a bearer token belongs to, if it is valid, not revoked and the
+/// user active.
+pub async fn authenticate(app: &App, secret: &str) -> AppResult<Option<User>> {
+    Ok(store::authenticate(&app.db, secret).await?)
+}

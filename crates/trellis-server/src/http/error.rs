@@ -284,3 +284,45 @@ impl From<FieldError> for ApiError {
         ApiError::Validation(e.into())
     }
 }
+
+/// The problem responses the OpenAPI document names per operation, one type
+/// per status (the common ones are added to every operation in `api::mod`).
+pub mod responses {
+    use std::collections::BTreeMap;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+
+    fn problem(status: &str, description: &str) -> BTreeMap<String, RefOr<Response>> {
+        let response = ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        BTreeMap::from([(status.to_string(), RefOr::T(response))])
+    }
+
+    macro_rules! problem_responses {
+        ($($name:ident $status:literal $description:literal;)*) => {$(
+            #[doc = $description]
+            pub struct $name;
+
+            impl utoipa::IntoResponses for $name {
+                fn responses() -> BTreeMap<String, RefOr<Response>> {
+                    problem($status, $description)
+                }
+            }
+        )*};
+    }
+
+    problem_responses! {
+        Forbidden "403" "Authenticated, but not allowed to do this";
+        NotFound "404" "No such object, or not one the caller may see";
+        Conflict "409" "Conflicts with the object's state or with existing data";
+        TooLarge "413" "The body is larger than this operation accepts";
+        Invalid "422" "A field, parameter or line is not acceptable; the problem names each";
+        TooMany "429" "Too many requests; see Retry-After";
+    }
+}

@@ -4,7 +4,7 @@
 use super::error::ApiError;
 use super::AppState;
 use crate::store::users::User;
-use crate::store::{tokens, Actor};
+use crate::store::Actor;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, StatusCode};
@@ -194,12 +194,11 @@ impl FromRequestParts<AppState> for ApiUser {
             .ok_or(ApiError::Unauthenticated(
                 "the Authorization header must use the Bearer scheme",
             ))?;
-        let user =
-            tokens::authenticate(&state.db, token)
-                .await?
-                .ok_or(ApiError::Unauthenticated(
-                    "the API token is unknown, revoked, or its user is disabled",
-                ))?;
+        let user = crate::app::tokens::authenticate(state, token)
+            .await?
+            .ok_or(ApiError::Unauthenticated(
+                "the API token is unknown, revoked, or its user is disabled",
+            ))?;
         Ok(ApiUser {
             principal: principal_of(&user),
             actor: actor_of(&user),

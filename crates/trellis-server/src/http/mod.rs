@@ -58,6 +58,7 @@ impl std::ops::Deref for AppState {
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api::router().split_for_parts();
+    let openapi = api::complete(openapi);
     let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_default());
     let docs_html = Arc::new(docs::render(&openapi, &state.templates));
 

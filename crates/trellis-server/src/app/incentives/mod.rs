@@ -64,3 +64,8 @@ pub async fn may_upload(app: &App, who: &Principal) -> AppResult<bool> {
         _ => false,
     })
 }
+
+/// Every partner's name by id (to show statements).
+pub async fn partner_names(app: &App) -> AppResult<std::collections::BTreeMap<String, String>> {
+    Ok(crate::store::incentives::partner_names(&app.db).await?)
+}

@@ -1,4 +1,5 @@
-use crate::http::error::{ApiResult, Problem};
+use crate::http::error::responses::{Forbidden, Invalid};
+use crate::http::error::ApiResult;
 use crate::http::extract::{ApiQuery, ApiUser};
 use crate::http::AppState;
 use crate::store::audit::{AuditEntry, AuditFilter};
@@ -84,9 +85,8 @@ impl AuditQuery {
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses(
         (status = 200, body = AuditPage),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        Invalid,
     ))]
 pub async fn list_audit(
     State(state): State<AppState>,

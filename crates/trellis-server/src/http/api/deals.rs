@@ -5,6 +5,7 @@
 use crate::app::deals::{
     self as app, CheckCustomer, CheckResult, DealDetail, DealWithConflicts, Transition,
 };
+use crate::http::error::responses::{Forbidden, Invalid, NotFound};
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiQuery, ApiUser};
 use crate::http::AppState;
@@ -32,9 +33,8 @@ fn text(s: &Option<String>) -> Option<String> {
 #[utoipa::path(post, path = "/api/v1/deals", tag = "deals", request_body = Registration,
     responses(
         (status = 201, body = DealWithConflicts),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        Invalid,
     ))]
 pub async fn register_deal(
     State(state): State<AppState>,
@@ -103,8 +103,7 @@ impl DealQuery {
 #[utoipa::path(get, path = "/api/v1/deals", tag = "deals", params(DealQuery),
     responses(
         (status = 200, body = DealPage),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Invalid,
     ))]
 pub async fn list_deals(
     State(state): State<AppState>,
@@ -120,8 +119,7 @@ pub async fn list_deals(
     params(("id" = String, Path, description = "Deal id")),
     responses(
         (status = 200, body = DealDetail),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NotFound,
     ))]
 pub async fn get_deal(
     State(state): State<AppState>,
@@ -142,11 +140,10 @@ pub async fn get_deal(
     params(("id" = String, Path, description = "Deal id")),
     responses(
         (status = 200, body = Deal),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
         (status = 409, description = "Not possible in the deal's status", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Invalid,
     ))]
 pub async fn transition_deal(
     State(state): State<AppState>,
@@ -169,8 +166,7 @@ pub async fn transition_deal(
 #[utoipa::path(post, path = "/api/v1/conflicts/check", tag = "deals", request_body = CheckCustomer,
     responses(
         (status = 200, body = CheckResult),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Invalid,
     ))]
 pub async fn check_conflicts(
     State(state): State<AppState>,
@@ -186,9 +182,8 @@ pub async fn check_conflicts(
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "deals", request_body = AccountInput,
     responses(
         (status = 200, body = Account),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        Invalid,
     ))]
 pub async fn upsert_account(
     State(state): State<AppState>,
@@ -219,8 +214,7 @@ pub struct AccountPage {
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "deals", params(AccountQuery),
     responses(
         (status = 200, body = AccountPage),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
     ))]
 pub async fn list_accounts(
     State(state): State<AppState>,

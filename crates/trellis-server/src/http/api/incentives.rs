@@ -4,7 +4,8 @@ use crate::app::incentives::{
     self as app, calculate, import, statements, Calculation, ImportSummary, UnknownSku, WhatIf,
 };
 use crate::app::{partners, AppError};
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::responses::{Forbidden, Invalid, NotFound, TooLarge};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, ApiUser};
 use crate::http::AppState;
 use crate::store::incentives::{Dispute, StoredStatement};
@@ -50,10 +51,9 @@ pub struct UploadQuery {
     request_body(content = String, content_type = "text/csv"),
     responses(
         (status = 201, body = ImportSummary),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        TooLarge,
+        Invalid,
     ))]
 pub async fn upload_sales(
     State(state): State<AppState>,
@@ -95,10 +95,9 @@ pub async fn upload_sales(
     params(("batch" = String, Path, description = "Batch id")),
     responses(
         (status = 200, body = RolledBack),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        Invalid,
     ))]
 pub async fn rollback_sales(
     State(state): State<AppState>,
@@ -140,8 +139,7 @@ pub struct StatementWithDisputes {
     params(("id" = String, Path, description = "Partner id")),
     responses(
         (status = 200, body = Vec<StatementWithDisputes>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NotFound,
     ))]
 pub async fn partner_statements(
     State(state): State<AppState>,
@@ -194,9 +192,8 @@ pub struct CalculationResult {
     request_body = CalculateRequest,
     responses(
         (status = 200, body = CalculationResult),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        Invalid,
     ))]
 pub async fn calculate(
     State(state): State<AppState>,

@@ -1,4 +1,4 @@
-use crate::http::error::{ApiResult, Problem};
+use crate::http::error::ApiResult;
 use crate::http::extract::ApiUser;
 use crate::http::AppState;
 use crate::store::partners::Partner;
@@ -21,7 +21,6 @@ pub struct Me {
 #[utoipa::path(get, path = "/api/v1/me", tag = "account",
     responses(
         (status = 200, body = Me),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_me(State(state): State<AppState>, caller: ApiUser) -> ApiResult<Json<Me>> {
     let partner = match &caller.user.partner_id {

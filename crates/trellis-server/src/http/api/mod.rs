@@ -58,6 +58,87 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Adds the problem responses any operation of a kind can give, so that
+/// handlers name only their own: 401 where a token is needed; 400, 413, 415
+/// and 422 where a JSON body is read; 422 where query parameters are;
+/// 500 everywhere.
+struct CommonProblems;
+
+impl CommonProblems {
+    fn problem(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+            .into()
+    }
+}
+
+impl Modify for CommonProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let public = op
+                    .security
+                    .as_ref()
+                    .is_some_and(|s| s.iter().all(|r| *r == Default::default()));
+                let json_body = op
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|b| b.content.contains_key("application/json"));
+                let query = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.parameter_in == ParameterIn::Query);
+                let mut add = |status: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| Self::problem(description));
+                };
+                if !public {
+                    add(
+                        "401",
+                        "No valid API token (send `Authorization: Bearer <token>`)",
+                    );
+                }
+                if json_body {
+                    add("400", "The body is not JSON");
+                    add("413", "The body is larger than this operation accepts");
+                    add("415", "The body is not sent as application/json");
+                }
+                if json_body || query {
+                    add(
+                        "422",
+                        "A field, parameter or line is not acceptable; the problem names each",
+                    );
+                }
+                add(
+                    "500",
+                    "Something broke on our side; it is logged with the request id",
+                );
+            }
+        }
+    }
+}
+
 /// The API routes together with their OpenAPI description.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -106,7 +187,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document as served at `/api/openapi.json` and committed as `openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    router().into_openapi()
+    complete(router().into_openapi())
+}
+
+/// The document with the problem responses common to every operation of a
+/// kind (they can only be added once the routes are in).
+pub fn complete(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    CommonProblems.modify(&mut openapi);
+    openapi
 }
 
 /// Pretty JSON of [`openapi`], with a trailing newline.

@@ -1,6 +1,7 @@
 //! Partner organisations over the API; the use cases are `app::partners`.
 
 use crate::app::partners::{self as app, CreatePartner, UpdatePartner};
+use crate::http::error::responses::{Conflict, Forbidden, Invalid, NotFound};
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiQuery, ApiUser};
 use crate::http::AppState;
@@ -85,8 +86,7 @@ impl PartnerQuery {
 #[utoipa::path(get, path = "/api/v1/partners", tag = "partners", params(PartnerQuery),
     responses(
         (status = 200, body = PartnerPage),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Invalid,
     ))]
 pub async fn list_partners(
     State(state): State<AppState>,
@@ -103,10 +103,9 @@ pub async fn list_partners(
 #[utoipa::path(post, path = "/api/v1/partners", tag = "partners", request_body = CreatePartner,
     responses(
         (status = 201, body = Partner),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
         (status = 409, description = "Slug already taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Invalid,
     ))]
 pub async fn create_partner(
     State(state): State<AppState>,
@@ -124,8 +123,7 @@ pub async fn create_partner(
     params(("id" = String, Path, description = "Partner id")),
     responses(
         (status = 200, body = Partner),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NotFound,
     ))]
 pub async fn get_partner(
     State(state): State<AppState>,
@@ -143,11 +141,10 @@ pub async fn get_partner(
     params(("id" = String, Path, description = "Partner id")),
     responses(
         (status = 200, body = Partner),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        Conflict,
+        Invalid,
     ))]
 pub async fn update_partner(
     State(state): State<AppState>,

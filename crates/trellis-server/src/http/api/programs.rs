@@ -5,7 +5,8 @@
 use crate::app::programs::{
     self as app, Diff, EnrollRequest, PartnerProgram, Report, VersionDetail,
 };
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::responses::{Conflict, Forbidden, Invalid, NotFound, TooLarge};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, ApiUser};
 use crate::http::AppState;
 use crate::store::programs::{Enrollment, ProgramSummary, VersionMeta};
@@ -74,8 +75,7 @@ fn version_number(raw: &str) -> ApiResult<i64> {
 #[utoipa::path(get, path = "/api/v1/programs", tag = "programs",
     responses(
         (status = 200, body = Vec<ProgramSummary>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
     ))]
 pub async fn list_programs(
     State(state): State<AppState>,
@@ -96,10 +96,9 @@ pub async fn list_programs(
     ), description = "The program definition (see docs/program-format.md)"),
     responses(
         (status = 200, body = Report),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        TooLarge,
+        Invalid,
     ))]
 pub async fn validate_program(
     caller: ApiUser,
@@ -120,10 +119,9 @@ pub async fn validate_program(
     ), description = "The program definition (see docs/program-format.md)"),
     responses(
         (status = 201, body = VersionDetail),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        TooLarge,
+        Invalid,
     ))]
 pub async fn upload_draft(
     State(state): State<AppState>,
@@ -139,9 +137,8 @@ pub async fn upload_draft(
     params(("program" = String, Path, description = "Program id (`[program].id`)")),
     responses(
         (status = 200, body = Vec<VersionMeta>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
     ))]
 pub async fn list_versions(
     State(state): State<AppState>,
@@ -159,9 +156,8 @@ pub async fn list_versions(
     ),
     responses(
         (status = 200, body = VersionDetail),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
     ))]
 pub async fn get_version(
     State(state): State<AppState>,
@@ -189,11 +185,10 @@ pub async fn get_version(
     )),
     responses(
         (status = 200, body = VersionDetail),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        Conflict,
+        Invalid,
     ))]
 pub async fn replace_draft(
     State(state): State<AppState>,
@@ -220,10 +215,9 @@ pub async fn replace_draft(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        Conflict,
     ))]
 pub async fn delete_draft(
     State(state): State<AppState>,
@@ -248,11 +242,10 @@ pub async fn delete_draft(
     ),
     responses(
         (status = 200, body = VersionMeta),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        Conflict,
+        Invalid,
     ))]
 pub async fn publish_version(
     State(state): State<AppState>,
@@ -274,10 +267,9 @@ pub async fn publish_version(
     ),
     responses(
         (status = 200, body = VersionMeta),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        Conflict,
     ))]
 pub async fn retire_version(
     State(state): State<AppState>,
@@ -306,10 +298,9 @@ pub struct DiffQuery {
     params(("program" = String, Path, description = "Program id (`[program].id`)"), DiffQuery),
     responses(
         (status = 200, body = Diff),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        Invalid,
     ))]
 pub async fn diff(
     State(state): State<AppState>,
@@ -336,10 +327,9 @@ pub async fn diff(
     ),
     responses(
         (status = 200, body = Enrollment),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        Invalid,
     ))]
 pub async fn enroll_partner(
     State(state): State<AppState>,
@@ -371,8 +361,7 @@ pub async fn enroll_partner(
     params(("id" = String, Path, description = "Partner id")),
     responses(
         (status = 200, body = Vec<PartnerProgram>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NotFound,
     ))]
 pub async fn partner_programs(
     State(state): State<AppState>,

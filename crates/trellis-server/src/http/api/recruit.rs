@@ -6,7 +6,8 @@ use crate::app::agreements::{self, NewAgreement};
 use crate::app::onboarding;
 use crate::app::partners;
 use crate::app::recruit::{self, DecisionOutcome, DecisionRequest};
-use crate::http::error::{ApiResult, Problem};
+use crate::http::error::responses::{Conflict, Forbidden, Invalid, NotFound, TooMany};
+use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiUser};
 use crate::http::AppState;
 use crate::store::agreements::{Acceptance, Agreement};
@@ -36,10 +37,10 @@ pub struct Applied {
     security(()),
     responses(
         (status = 201, body = Applied),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json"),
+        NotFound,
+        Conflict,
+        Invalid,
+        TooMany,
     ))]
 pub async fn apply(
     State(state): State<AppState>,
@@ -62,8 +63,7 @@ pub async fn apply(
 #[utoipa::path(get, path = "/api/v1/applications", tag = "recruiting",
     responses(
         (status = 200, body = Vec<ApplicationRecord>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NotFound,
     ))]
 pub async fn list_applications(
     State(state): State<AppState>,
@@ -77,8 +77,7 @@ pub async fn list_applications(
     params(("id" = String, Path, description = "Application id")),
     responses(
         (status = 200, body = ApplicationRecord),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NotFound,
     ))]
 pub async fn get_application(
     State(state): State<AppState>,
@@ -99,10 +98,9 @@ pub async fn get_application(
     params(("id" = String, Path, description = "Application id")),
     responses(
         (status = 200, body = DecisionOutcome),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        NotFound,
+        Conflict,
+        Invalid,
     ))]
 pub async fn decide_application(
     State(state): State<AppState>,
@@ -125,8 +123,7 @@ pub async fn decide_application(
     params(("id" = String, Path, description = "Partner id")),
     responses(
         (status = 200, body = Onboarding),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NotFound,
     ))]
 pub async fn get_onboarding(
     State(state): State<AppState>,
@@ -152,9 +149,8 @@ pub struct TaskRequest {
     params(("id" = String, Path, description = "Partner id"), ("task" = String, Path, description = "Task id")),
     responses(
         (status = 200, body = Onboarding),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
     ))]
 pub async fn set_task(
     State(state): State<AppState>,
@@ -191,11 +187,10 @@ pub struct StageRequest {
     params(("id" = String, Path, description = "Partner id")),
     responses(
         (status = 200, body = Onboarding),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        Conflict,
+        Invalid,
     ))]
 pub async fn move_stage(
     State(state): State<AppState>,
@@ -221,7 +216,6 @@ pub async fn move_stage(
 #[utoipa::path(get, path = "/api/v1/agreements", tag = "recruiting",
     responses(
         (status = 200, body = Vec<Agreement>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_agreements(
     State(state): State<AppState>,
@@ -235,9 +229,8 @@ pub async fn list_agreements(
 #[utoipa::path(post, path = "/api/v1/agreements", tag = "recruiting", request_body = NewAgreement,
     responses(
         (status = 201, body = Agreement),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        Invalid,
     ))]
 pub async fn create_agreement(
     State(state): State<AppState>,
@@ -256,10 +249,9 @@ pub async fn create_agreement(
     params(("id" = String, Path, description = "Agreement version id")),
     responses(
         (status = 201, body = Acceptance),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
+        Conflict,
     ))]
 pub async fn accept_agreement(
     State(state): State<AppState>,

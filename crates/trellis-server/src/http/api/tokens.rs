@@ -1,7 +1,8 @@
 //! The caller's API tokens; the use cases are `app::tokens`.
 
 use crate::app::tokens as app;
-use crate::http::error::{ApiResult, Problem};
+use crate::http::error::responses::{Invalid, NotFound};
+use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiUser};
 use crate::http::AppState;
 use crate::store::tokens::ApiToken;
@@ -36,7 +37,7 @@ pub struct CreatedToken {
 ///
 /// Any authenticated user; only their own tokens.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "account",
-    responses((status = 200, body = TokenList), (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TokenList)))]
 pub async fn list_tokens(
     State(state): State<AppState>,
     caller: ApiUser,
@@ -52,8 +53,7 @@ pub async fn list_tokens(
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "account", request_body = CreateToken,
     responses(
         (status = 201, body = CreatedToken),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Invalid,
     ))]
 pub async fn create_token(
     State(state): State<AppState>,
@@ -71,8 +71,7 @@ pub async fn create_token(
     params(("id" = String, Path, description = "Token id")),
     responses(
         (status = 200, body = ApiToken),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NotFound,
     ))]
 pub async fn revoke_token(
     State(state): State<AppState>,

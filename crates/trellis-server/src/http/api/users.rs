@@ -1,6 +1,7 @@
 //! People over the API; the use cases are `app::users`.
 
 use crate::app::users::{self as app, Invitation, InviteUser};
+use crate::http::error::responses::{Conflict, Forbidden, Invalid, NotFound};
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiQuery, ApiUser};
 use crate::http::AppState;
@@ -42,8 +43,7 @@ pub struct UserQuery {
     params(("id" = String, Path, description = "Partner id"), UserQuery),
     responses(
         (status = 200, body = UserPage),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NotFound,
     ))]
 pub async fn list_partner_users(
     State(state): State<AppState>,
@@ -63,11 +63,10 @@ pub async fn list_partner_users(
     params(("id" = String, Path, description = "Partner id")),
     responses(
         (status = 201, body = Invitation),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        NotFound,
         (status = 409, description = "E-mail already in use", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Invalid,
     ))]
 pub async fn invite_partner_user(
     State(state): State<AppState>,
@@ -110,8 +109,7 @@ fn to_filter(q: &UserQuery) -> Result<UserFilter, FieldErrors> {
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
     responses(
         (status = 200, body = UserPage),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
     ))]
 pub async fn list_users(
     State(state): State<AppState>,
@@ -128,10 +126,9 @@ pub async fn list_users(
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = InviteUser,
     responses(
         (status = 201, body = Invitation),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Forbidden,
+        Conflict,
+        Invalid,
     ))]
 pub async fn invite_vendor_user(
     State(state): State<AppState>,

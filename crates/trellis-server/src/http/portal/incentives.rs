@@ -109,7 +109,7 @@ async fn preview(state: &AppState, f: &CsrfForm<CalculateForm>) -> Result<Respon
         }
         None => None,
     };
-    let names = crate::store::incentives::partner_names(&state.db).await?;
+    let names = app::partner_names(state).await?;
     let c = &run.calculation;
     let total: rust_decimal::Decimal = c.statements.iter().map(|s| s.total).sum();
     let statements: Vec<minijinja::Value> = c

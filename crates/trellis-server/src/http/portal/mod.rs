@@ -17,7 +17,7 @@ use super::AppState;
 use crate::app::AppError;
 use crate::auth;
 use crate::store::users::User;
-use crate::store::{partners as partner_store, sessions, Actor};
+use crate::store::{sessions, Actor};
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{request::Parts, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -318,10 +318,9 @@ impl FromRequestParts<AppState> for PortalUser {
             }
         };
         let partner_name = match &session.user.partner_id {
-            Some(id) => partner_store::get(&state.db, id)
+            Some(id) => crate::app::partners::name_of(state, id)
                 .await
-                .map_err(|e| PortalReject::Internal(internal_page(state, e)))?
-                .map(|p| p.name),
+                .map_err(|e| PortalReject::Internal(internal_page(state, e)))?,
             None => None,
         };
         Ok(PortalUser {
