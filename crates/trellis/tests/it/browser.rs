@@ -4,27 +4,12 @@
 //! `TRELLIS_SCREENSHOT_DIR` (default `target/screenshots`).
 
 use crate::helpers::{Backend, TestApp, PASSWORD};
-use crate::webdriver::Browser;
+use crate::helpers::chromium::shot_dir;
+use crate::helpers::webdriver::Browser;
 use serde_json::json;
-use std::path::PathBuf;
 use trellis_core::org::Role;
 
 crate::on_both_backends!(vendor_creates_partner_and_partner_admin_sees_only_their_own);
-
-pub(crate) fn shot_dir(b: Backend) -> PathBuf {
-    let base = std::env::var("TRELLIS_SCREENSHOT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../target/screenshots"
-            ))
-        });
-    base.join(match b {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    })
-}
 
 async fn vendor_creates_partner_and_partner_admin_sees_only_their_own(b: Backend) {
     let app = TestApp::spawn(b).await;

@@ -3,22 +3,13 @@
 //! counted and recorded), sees the conflict warning, and the channel manager
 //! approves it from the queue. Screenshots go beside the other browser tests'.
 
-use crate::browser::shot_dir;
-use crate::helpers::{Backend, TestApp, PASSWORD};
-use crate::webdriver::Browser;
+use crate::helpers::chromium::{shot_dir, sign_in};
+use crate::helpers::{Backend, TestApp};
+use crate::helpers::webdriver::Browser;
 use serde_json::json;
 use trellis_core::org::Role;
 
 crate::on_both_backends!(partner_registers_sees_conflict_and_vendor_approves);
-
-/// Signs in and waits for the signed-in page (its header shows who).
-pub(crate) async fn sign_in(br: &Browser, base: &str, email: &str) {
-    br.goto(&format!("{base}/login")).await;
-    br.find("#f-email").await.send_keys(email).await;
-    br.find("#f-password").await.send_keys(PASSWORD).await;
-    br.find("button[type=submit]").await.click().await;
-    br.find(".who").await;
-}
 
 async fn partner_registers_sees_conflict_and_vendor_approves(b: Backend) {
     let app = TestApp::spawn(b).await;

@@ -3,11 +3,11 @@
 //! invitation arrives by e-mail, and the new partner admin sets a password,
 //! accepts the agreement and sees the onboarding progress.
 
-use crate::browser::shot_dir;
-use crate::browser_deals::sign_in;
+use crate::helpers::chromium::shot_dir;
+use crate::helpers::chromium::sign_in;
 use crate::helpers::{Backend, TestApp};
-use crate::mail::{link, SmtpServer};
-use crate::webdriver::Browser;
+use crate::helpers::smtp::{link, SmtpServer};
+use crate::helpers::webdriver::Browser;
 use reqwest::Method;
 use serde_json::json;
 use trellis_core::org::Role;

@@ -1,12 +1,12 @@
 //! The `trellis` binary: migrate, user and token commands, serve with the
 //! demo, configuration layers, and graceful shutdown.
 
+use crate::helpers::cli::{run_err, run_ok, trellis, trellis_on};
 use crate::helpers::{Backend, TestDb};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 
 crate::on_both_backends!(
     cli_creates_users_and_tokens_that_the_server_accepts,
@@ -142,65 +142,6 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
     );
 }
 
-pub(crate) fn trellis(args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .env_remove("TRELLIS_DATABASE_URL")
-        .env_remove("TRELLIS_BIND")
-        .env_remove("TRELLIS_CONFIG");
-    c
-}
-
-/// `trellis ARGS --database-url URL`.
-pub(crate) fn trellis_on(url: &str, args: &[&str]) -> Command {
-    let mut c = trellis(args);
-    c.args(["--database-url", url]);
-    c
-}
-
-pub(crate) fn run_ok(mut cmd: Command, stdin: &str) -> String {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-pub(crate) fn run_err(mut cmd: Command, stdin: &str) -> String {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        !out.status.success(),
-        "should have failed: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stderr).unwrap()
-}
 
 /// A `trellis serve` process and the URL it printed.
 struct Server {

@@ -2,7 +2,6 @@
 //! over HTTP, each on SQLite and on PostgreSQL.
 
 mod helpers;
-mod webdriver;
 
 mod api_errors;
 mod api_partners;

@@ -2,6 +2,7 @@
 //! the database (shared by instances, expiring), CSRF on every form,
 //! invitations, and isolation of partner pages.
 
+use crate::helpers::portal::{browser, csrf_of, get_text, sign_in};
 use crate::helpers::{Backend, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -14,51 +15,6 @@ crate::on_both_backends!(
     invitation_links_are_single_use_and_checked,
     cookies_are_secure_behind_https,
 );
-
-pub(crate) fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap()
-}
-
-/// The body of a GET (whatever its status).
-pub(crate) async fn get_text(c: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
-    c.get(url).send().await.unwrap().text().await.unwrap()
-}
-
-/// The value of the `csrf` hidden field of the first form on a page.
-pub fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html
-        .find(marker)
-        .map(|i| i + marker.len())
-        .expect("page has a csrf field");
-    html[start..].split('"').next().unwrap().to_string()
-}
-
-/// Signs in and returns the response of the POST.
-pub(crate) async fn sign_in(
-    c: &reqwest::Client,
-    base: &str,
-    email: &str,
-    password: &str,
-) -> reqwest::Response {
-    let page = get_text(c, format!("{base}/login")).await;
-    let csrf = csrf_of(&page);
-    c.post(format!("{base}/login"))
-        .form(&[
-            ("email", email),
-            ("password", password),
-            ("csrf", &csrf),
-            ("next", ""),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
 
 async fn sign_in_needs_csrf_and_sessions_are_shared_and_expire(b: Backend) {
     let app = TestApp::spawn(b).await;

@@ -2,7 +2,7 @@
 //! line), the queue and bulk decisions, and partners kept to their own deals.
 
 use crate::helpers::{Backend, TestApp, PASSWORD};
-use crate::portal::{browser, csrf_of, get_text, sign_in};
+use crate::helpers::portal::{browser, csrf_of, get_text, sign_in};
 use reqwest::StatusCode;
 use serde_json::json;
 use trellis_core::org::Role;

@@ -3,7 +3,7 @@
 //! partner's view, with partners kept out of the vendor pages.
 
 use crate::helpers::{Backend, TestApp, PASSWORD};
-use crate::portal::{browser, csrf_of, sign_in};
+use crate::helpers::portal::{browser, csrf_of, sign_in};
 use reqwest::StatusCode;
 use serde_json::json;
 use trellis_core::org::Role;

@@ -4,7 +4,7 @@
 //! complete themselves, the lifecycle rules, and bad input and abuse.
 
 use crate::helpers::{Backend, TestApp};
-use crate::portal::{browser, csrf_of, get_text};
+use crate::helpers::portal::{browser, csrf_of, get_text};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use trellis_core::org::Role;

@@ -1,6 +1,13 @@
-//! `TestApp`: a Trellis server started in-process on a free port over a fresh
+//! Shared test helpers. `TestApp`: a Trellis server started in-process on a free port over a fresh
 //! database (a temporary SQLite file, or a new PostgreSQL database that is
 //! dropped afterwards), with helpers to call it.
+
+pub mod chromium;
+pub mod cli;
+pub mod fixtures;
+pub mod portal;
+pub mod smtp;
+pub mod webdriver;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -395,11 +402,6 @@ impl TestApp {
 
 /// The password of users made by [`TestApp::user`].
 pub const PASSWORD: &str = "violet-harbour-42";
-
-/// The application over a test database (as the command line opens it).
-pub fn app_on(db: &Db) -> App {
-    App::open(db.clone(), Config::default())
-}
 
 /// Who set-up code acts as: a vendor admin.
 pub fn operator() -> trellis_core::access::Principal {
