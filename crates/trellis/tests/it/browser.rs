@@ -3,9 +3,9 @@
 //! and sees only their own organisation. Screenshots of the main pages go to
 //! `TRELLIS_SCREENSHOT_DIR` (default `target/screenshots`).
 
-use crate::helpers::{Backend, TestApp, PASSWORD};
 use crate::helpers::chromium::shot_dir;
 use crate::helpers::webdriver::Browser;
+use crate::helpers::{Backend, TestApp, PASSWORD};
 use serde_json::json;
 use trellis_core::org::Role;
 

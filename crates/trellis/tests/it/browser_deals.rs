@@ -4,8 +4,8 @@
 //! approves it from the queue. Screenshots go beside the other browser tests'.
 
 use crate::helpers::chromium::{shot_dir, sign_in};
-use crate::helpers::{Backend, TestApp};
 use crate::helpers::webdriver::Browser;
+use crate::helpers::{Backend, TestApp};
 use serde_json::json;
 use trellis_core::org::Role;
 

@@ -5,9 +5,9 @@
 
 use crate::helpers::chromium::shot_dir;
 use crate::helpers::chromium::sign_in;
-use crate::helpers::{Backend, TestApp};
 use crate::helpers::smtp::{link, SmtpServer};
 use crate::helpers::webdriver::Browser;
+use crate::helpers::{Backend, TestApp};
 use reqwest::Method;
 use serde_json::json;
 use trellis_core::org::Role;

@@ -7,7 +7,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-
 crate::on_both_backends!(
     cli_creates_users_and_tokens_that_the_server_accepts,
     csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch,
@@ -141,7 +140,6 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
         "{out}"
     );
 }
-
 
 /// A `trellis serve` process and the URL it printed.
 struct Server {

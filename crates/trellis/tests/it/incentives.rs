@@ -224,7 +224,11 @@ async fn a_dry_run_saves_nothing_and_a_calculation_saves_drafts(b: Backend) {
         "{text}"
     );
     assert_eq!(
-        count(&c.t, "SELECT COUNT(*) FROM statements WHERE status = 'draft'").await,
+        count(
+            &c.t,
+            "SELECT COUNT(*) FROM statements WHERE status = 'draft'"
+        )
+        .await,
         2
     );
 }
@@ -331,7 +335,10 @@ async fn late_data_adjusts_the_next_period_once_and_never_the_approved_one(b: Ba
         cli(&c, &["incentives", "calculate", "--period", "2027-Q1"]),
         "",
     );
-    assert!(!out.contains("adjustment"), "not of a period by itself: {out}");
+    assert!(
+        !out.contains("adjustment"),
+        "not of a period by itself: {out}"
+    );
     assert_eq!(
         count(
             &c.t,
@@ -569,10 +576,9 @@ async fn the_api_upload_names_bad_lines_and_is_for_vendor_admins_and_distributor
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(r.json::<Value>().await.unwrap()["imported"], 1);
-    let (_, reseller) = c
-        .t
-        .user("boss@brightpath.test", Role::PartnerAdmin, Some(&c.bp.id))
-        .await;
+    let (_, reseller) =
+        c.t.user("boss@brightpath.test", Role::PartnerAdmin, Some(&c.bp.id))
+            .await;
     let r = upload(
         &c.t,
         &reseller,
@@ -581,10 +587,9 @@ async fn the_api_upload_names_bad_lines_and_is_for_vendor_admins_and_distributor
     .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "resellers do not report");
     let dist = fixtures::partner(&c.t.app, "distri", "distributor").await;
-    let (_, distributor) = c
-        .t
-        .user("boss@distri.test", Role::PartnerAdmin, Some(&dist.id))
-        .await;
+    let (_, distributor) =
+        c.t.user("boss@distri.test", Role::PartnerAdmin, Some(&dist.id))
+            .await;
     let r = upload(
         &c.t,
         &distributor,
@@ -597,14 +602,12 @@ async fn the_api_upload_names_bad_lines_and_is_for_vendor_admins_and_distributor
 
 async fn partners_get_only_their_own_statements_over_the_api(b: Backend) {
     let c = approved_quarter(b).await;
-    let (_, bp) = c
-        .t
-        .user("boss@brightpath.test", Role::PartnerAdmin, Some(&c.bp.id))
-        .await;
-    let (_, alpine) = c
-        .t
-        .user("boss@alpine.test", Role::PartnerAdmin, Some(&c.alpine.id))
-        .await;
+    let (_, bp) =
+        c.t.user("boss@brightpath.test", Role::PartnerAdmin, Some(&c.bp.id))
+            .await;
+    let (_, alpine) =
+        c.t.user("boss@alpine.test", Role::PartnerAdmin, Some(&c.alpine.id))
+            .await;
     let path = format!("/api/v1/partners/{}/statements", c.bp.id);
     let r = c.t.get(&path, &bp).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -625,7 +628,8 @@ async fn the_api_calculates_and_compares_with_a_stored_version(b: Backend) {
     assert_eq!(r.body["period"], "2027-Q1");
     assert_eq!(r.body["statements"].as_array().map(Vec::len), Some(2));
     let draft = fixtures::draft(&c.t.app, &richer()).await;
-    let r = calc(json!({"period": "2027-Q1", "dry_run": true, "what_if_version": draft.number})).await;
+    let r =
+        calc(json!({"period": "2027-Q1", "dry_run": true, "what_if_version": draft.number})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let w = &r.body["what_if"];
     assert_eq!(w["under"], format!("version {} (draft)", draft.number));
@@ -644,13 +648,11 @@ async fn the_api_calculates_and_compares_with_a_stored_version(b: Backend) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.fields(), vec!["period"]);
     assert_eq!(count(&c.t, "SELECT COUNT(*) FROM statements").await, 0);
-    let (_, partner) = c
-        .t
-        .user("boss@brightpath.test", Role::PartnerAdmin, Some(&c.bp.id))
-        .await;
-    let r = c
-        .t
-        .post(
+    let (_, partner) =
+        c.t.user("boss@brightpath.test", Role::PartnerAdmin, Some(&c.bp.id))
+            .await;
+    let r =
+        c.t.post(
             "/api/v1/incentives/calculations",
             &partner,
             json!({"period": "2027-Q1"}),
@@ -710,7 +712,11 @@ async fn the_incentives_page_previews_without_saving_and_saves_drafts(b: Backend
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/incentives?msg=calculated");
     assert_eq!(
-        count(&c.t, "SELECT COUNT(*) FROM statements WHERE status = 'draft'").await,
+        count(
+            &c.t,
+            "SELECT COUNT(*) FROM statements WHERE status = 'draft'"
+        )
+        .await,
         2
     );
     let (bpc, bcsrf, _) = signed_in(
@@ -725,9 +731,7 @@ async fn the_incentives_page_previews_without_saving_and_saves_drafts(b: Backend
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
-async fn one_partners_statement_is_approved_from_the_page_and_the_payout_downloaded(
-    b: Backend,
-) {
+async fn one_partners_statement_is_approved_from_the_page_and_the_payout_downloaded(b: Backend) {
     let c = quarter(b).await;
     fixtures::sales(
         &c.t.app,
@@ -832,7 +836,11 @@ async fn an_import_that_dies_leaves_nothing(b: Backend) {
         err.contains(&format!("{n} lines")),
         "it read the whole file first: {err}"
     );
-    assert_eq!(stored_lines(&c.t).await, 0, "died while writing: none of it");
+    assert_eq!(
+        stored_lines(&c.t).await,
+        0,
+        "died while writing: none of it"
+    );
     assert_eq!(count(&c.t, "SELECT COUNT(*) FROM sales_batches").await, 0);
     // And the same file then imports whole.
     let out = run_ok(cli(&c, &["import", "sales", &path]), "");

@@ -3,9 +3,9 @@
 //! Maildir the test reads. Without SMTP, or when the server is down, the
 //! messages wait in the outbox that vendor admins read.
 
-use crate::helpers::{Backend, TestApp, PASSWORD};
 use crate::helpers::portal::{browser, sign_in};
 use crate::helpers::smtp::{free_port, header, link, SmtpServer};
+use crate::helpers::{Backend, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;

@@ -14,6 +14,7 @@ mod cli;
 mod deals;
 mod incentives;
 mod isolation;
+mod layers;
 mod mail;
 mod openapi;
 mod portal;

@@ -1,8 +1,8 @@
 //! Deal pages over plain HTTP: the CSV upload page (all or nothing, errors by
 //! line), the queue and bulk decisions, and partners kept to their own deals.
 
-use crate::helpers::{Backend, TestApp, PASSWORD};
 use crate::helpers::portal::{browser, csrf_of, get_text, sign_in};
+use crate::helpers::{Backend, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::json;
 use trellis_core::org::Role;

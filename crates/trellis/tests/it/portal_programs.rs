@@ -2,8 +2,8 @@
 //! GTM matrix, publication (refused with errors), diffs, enrollment and the
 //! partner's view, with partners kept out of the vendor pages.
 
-use crate::helpers::{Backend, TestApp, PASSWORD};
 use crate::helpers::portal::{browser, csrf_of, sign_in};
+use crate::helpers::{Backend, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::json;
 use trellis_core::org::Role;

@@ -3,8 +3,8 @@
 //! its checklist and invitation, agreements and re-acceptance, tasks that
 //! complete themselves, the lifecycle rules, and bad input and abuse.
 
-use crate::helpers::{Backend, TestApp};
 use crate::helpers::portal::{browser, csrf_of, get_text};
+use crate::helpers::{Backend, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use trellis_core::org::Role;

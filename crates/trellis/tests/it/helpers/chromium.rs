@@ -27,4 +27,3 @@ pub async fn sign_in(br: &Browser, base: &str, email: &str) {
     br.find("button[type=submit]").await.click().await;
     br.find(".who").await;
 }
-

@@ -99,7 +99,8 @@ pub async fn cloud(b: Backend) -> Cloud {
 
 /// A quarter of sales: 2027-Q1 for both partners (and 2026-Q1 for alpine's
 /// growth), EUR converted at 1.085, one line of an unknown SKU held.
-pub const Q1_SALES: &str = "T1,2027-01-15,brightpath,Müller GmbH,mueller.de,DE,AUR-CL-500,2,60000,EUR,,anna\n\
+pub const Q1_SALES: &str =
+    "T1,2027-01-15,brightpath,Müller GmbH,mueller.de,DE,AUR-CL-500,2,60000,EUR,,anna\n\
 T2,2027-02-03,brightpath,Kovalo,kovalo.de,DE,AUR-AI-1,10,900,EUR,,anna\n\
 T3,2027-03-20,brightpath,Kovalo,kovalo.de,DE,AUR-CL-100,-1,20000,EUR,,anna\n\
 T4,2026-02-10,alpine,Brintex,brintex.ch,CH,AUR-CL-100,3,20000,USD,,\n\

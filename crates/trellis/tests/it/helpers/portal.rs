@@ -44,4 +44,3 @@ pub async fn sign_in(
         .await
         .unwrap()
 }
-

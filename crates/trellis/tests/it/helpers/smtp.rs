@@ -143,4 +143,3 @@ pub fn link(message: &str, prefix: &str) -> String {
         .unwrap()
         .to_string()
 }
-
