@@ -61,6 +61,15 @@ struct Migration {
     name: &'static str,
     sqlite: &'static str,
     postgres: &'static str,
+    /// What the SQL alone cannot do, run in the same transaction.
+    step: Option<Step>,
+}
+
+/// The Rust part of a migration.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Fills `search_name` of accounts and deals (Unicode lower case).
+    SearchNames,
 }
 
 /// Every migration, in order. Never edit one that has landed: add a new one.
@@ -72,48 +81,63 @@ const MIGRATIONS: &[Migration] = &[
         name: "foundation",
         sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
         postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+        step: None,
     },
     Migration {
         version: 2,
         name: "programs",
         sqlite: include_str!("../migrations/sqlite/0002_programs.sql"),
         postgres: include_str!("../migrations/postgres/0002_programs.sql"),
+        step: None,
     },
     Migration {
         version: 3,
         name: "deals",
         sqlite: include_str!("../migrations/sqlite/0003_deals.sql"),
         postgres: include_str!("../migrations/postgres/0003_deals.sql"),
+        step: None,
     },
     Migration {
         version: 4,
         name: "mail",
         sqlite: include_str!("../migrations/portable/0004_mail.sql"),
         postgres: include_str!("../migrations/portable/0004_mail.sql"),
+        step: None,
     },
     Migration {
         version: 5,
         name: "recruit",
         sqlite: include_str!("../migrations/portable/0005_recruit.sql"),
         postgres: include_str!("../migrations/portable/0005_recruit.sql"),
+        step: None,
     },
     Migration {
         version: 6,
         name: "incentives",
         sqlite: include_str!("../migrations/portable/0006_incentives.sql"),
         postgres: include_str!("../migrations/portable/0006_incentives.sql"),
+        step: None,
     },
     Migration {
         version: 7,
         name: "sales segments",
         sqlite: include_str!("../migrations/sqlite/0007_sales_segments.sql"),
         postgres: include_str!("../migrations/postgres/0007_sales_segments.sql"),
+        step: None,
     },
     Migration {
         version: 8,
         name: "drop sales lines",
         sqlite: include_str!("../migrations/portable/0008_drop_sales_lines.sql"),
         postgres: include_str!("../migrations/portable/0008_drop_sales_lines.sql"),
+        step: None,
+    },
+    Migration {
+        version: 9,
+        name: "search names",
+        sqlite: include_str!("../migrations/portable/0009_search_names.sql"),
+        postgres: include_str!("../migrations/portable/0009_search_names.sql"),
+        step: Some(Step::SearchNames),
     },
 ];
 
@@ -223,6 +247,15 @@ impl Db {
                     name: m.name,
                     source,
                 })?;
+            if let Some(step) = m.step {
+                run_step(step, &mut tx)
+                    .await
+                    .map_err(|source| DbError::Migration {
+                        version: m.version,
+                        name: m.name,
+                        source,
+                    })?;
+            }
             sqlx::query(
                 "INSERT INTO trellis_migrations (version, name, checksum, applied_at) \
                  VALUES ($1, $2, $3, $4)",
@@ -248,6 +281,32 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+async fn run_step(
+    step: Step,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+) -> Result<(), sqlx::Error> {
+    match step {
+        Step::SearchNames => {
+            for (table, column) in [("accounts", "name"), ("deals", "customer_name")] {
+                let rows: Vec<(String, String)> =
+                    sqlx::query_as(&format!("SELECT id, {column} FROM {table}"))
+                        .fetch_all(&mut **tx)
+                        .await?;
+                for (id, name) in rows {
+                    sqlx::query(&format!(
+                        "UPDATE {table} SET search_name = $1 WHERE id = $2"
+                    ))
+                    .bind(trellis_core::validate::search_key(&name))
+                    .bind(&id)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The current time in the stored format.

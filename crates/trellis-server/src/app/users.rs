@@ -163,6 +163,24 @@ async fn invite(app: &App, actor: &Actor, new: NewUser) -> AppResult<Invitation>
     })
 }
 
+/// What inviting into a partner gave: the link itself (vendor staff, who
+/// may see who has an account), or only word that an e-mail went out
+/// (the partner's own admins, see [`InvitationSent`]).
+pub enum Invited {
+    Link(Invitation),
+    Sent(InvitationSent),
+}
+
+/// The answer partner admins get to an invitation, the same whether or not
+/// the address already has an account, so that inviting cannot be used to
+/// find out who uses Trellis. The new user gets the link by e-mail; the
+/// owner of an address in use gets a note instead.
+#[derive(Serialize, ToSchema)]
+pub struct InvitationSent {
+    pub email: String,
+    pub message: String,
+}
+
 /// Invites a user into a partner the caller can see (see
 /// [`super::partners::visible`]), after the policy check.
 pub async fn invite_into_partner(
@@ -171,14 +189,49 @@ pub async fn invite_into_partner(
     actor: &Actor,
     partner: &Partner,
     body: &InviteUser,
-) -> AppResult<Invitation> {
+) -> AppResult<Invited> {
     let new = body.validate(Some(&partner.id))?;
     if !who.can_invite(partner.as_ref(), new.role) {
         return Err(AppError::forbidden(
             "you cannot invite users into this partner",
         ));
     }
-    invite(app, actor, new).await
+    if who.is_vendor() {
+        return Ok(Invited::Link(invite(app, actor, new).await?));
+    }
+    let email = new.email.clone();
+    let mut tx = app.db.begin_write().await?;
+    if store::exists(&mut tx, &email).await? {
+        crate::store::outbox::email(
+            &mut tx,
+            None,
+            &email,
+            "Someone tried to invite you to Trellis",
+            &format!(
+                "{} tried to invite this address into {} on Trellis, but it already has an account. \
+                 Nothing has changed; if you expected this, ask them to contact the vendor.",
+                actor.email, partner.name
+            ),
+            None,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "user.invite-existing",
+            Subject::new("partner", &partner.id).of_partner(&partner.id),
+            None,
+            Some(serde_json::json!({ "role": new.role })),
+        )
+        .await?;
+    } else {
+        invite_in(&mut tx, actor, new).await?;
+    }
+    tx.commit().await?;
+    Ok(Invited::Sent(InvitationSent {
+        message: format!("If {email} can be invited, an invitation is on its way by e-mail."),
+        email,
+    }))
 }
 
 /// Invites a vendor user (vendor admins).

@@ -4,6 +4,7 @@ pub mod api;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod metrics;
 pub mod portal;
 
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
                  form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             ),
         ))
+        .layer(middleware::from_fn(guard::refuse_nul))
         .layer(middleware::from_fn(request_id_scope))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
@@ -128,7 +130,9 @@ async fn request_id_scope(req: Request, next: Next) -> Response {
         .and_then(|r| r.header_value().to_str().ok())
         .unwrap_or("-")
         .to_string();
-    error::REQUEST_ID.scope(id, next.run(req)).await
+    error::REQUEST_ID
+        .scope(id, portal::page::scope(next.run(req)))
+        .await
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

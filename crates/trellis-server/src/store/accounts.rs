@@ -5,6 +5,7 @@ use super::{decode_cursor, encode_cursor, page_limit, Arg, Sql, StoreResult, Tx}
 use crate::db::{self, Db};
 use serde::Serialize;
 use sqlx::{any::AnyRow, Row};
+use trellis_core::validate::search_key;
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -50,8 +51,9 @@ pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Account>> {
     row.as_ref().map(from_row).transpose()
 }
 
-/// Creates an account, or updates the one with the same `external_id`;
-/// returns its id and whether it was created.
+/// Creates an account, or updates the one with the same `external_id` (or,
+/// for accounts without one, the same name in the same country); returns its
+/// id and whether it was created.
 pub async fn upsert(tx: &mut Tx, a: &NewAccount) -> StoreResult<(String, bool)> {
     let now = db::now();
     let existing: Option<String> = match &a.external_id {
@@ -61,12 +63,23 @@ pub async fn upsert(tx: &mut Tx, a: &NewAccount) -> StoreResult<(String, bool)> 
                 .fetch_optional(&mut **tx)
                 .await?
         }
-        None => None,
+        // Without an id from the CRM, the same name in the same country is
+        // the same account (so that sending it twice adds nothing).
+        None => {
+            sqlx::query_scalar(
+                "SELECT id FROM accounts WHERE external_id IS NULL AND country = $1 \
+                 AND search_name = $2 ORDER BY id LIMIT 1",
+            )
+            .bind(&a.country)
+            .bind(search_key(&a.name))
+            .fetch_optional(&mut **tx)
+            .await?
+        }
     };
     if let Some(id) = existing {
         sqlx::query(
             "UPDATE accounts SET name = $1, domain = $2, country = $3, city = $4, owner = $5, \
-             house = $6, updated_at = $7 WHERE id = $8",
+             house = $6, updated_at = $7, search_name = $9 WHERE id = $8",
         )
         .bind(&a.name)
         .bind(a.domain.as_deref())
@@ -76,14 +89,15 @@ pub async fn upsert(tx: &mut Tx, a: &NewAccount) -> StoreResult<(String, bool)> 
         .bind(i64::from(a.house))
         .bind(&now)
         .bind(&id)
+        .bind(search_key(&a.name))
         .execute(&mut **tx)
         .await?;
         return Ok((id, false));
     }
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
-        "INSERT INTO accounts (id, external_id, name, domain, country, city, owner, house, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        "INSERT INTO accounts (id, external_id, name, domain, country, city, owner, house, created_at, updated_at, search_name) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
     )
     .bind(&id)
     .bind(a.external_id.as_deref())
@@ -94,6 +108,7 @@ pub async fn upsert(tx: &mut Tx, a: &NewAccount) -> StoreResult<(String, bool)> 
     .bind(a.owner.as_deref())
     .bind(i64::from(a.house))
     .bind(&now)
+    .bind(search_key(&a.name))
     .execute(&mut **tx)
     .await?;
     Ok((id, true))
@@ -109,8 +124,8 @@ pub async fn list(
     let limit = page_limit(limit);
     let mut s = Sql::new("SELECT * FROM accounts WHERE 1 = 1");
     if let Some(text) = q.map(str::trim).filter(|t| !t.is_empty()) {
-        s.push(" AND LOWER(name) LIKE ")
-            .bind_text(format!("%{}%", db::like_escape(&text.to_lowercase())))
+        s.push(" AND search_name LIKE ")
+            .bind_text(format!("%{}%", db::like_escape(&search_key(text))))
             .push(" ESCAPE '\\'");
     }
     if let Some(c) = cursor {

@@ -8,6 +8,7 @@ use serde::Serialize;
 use sqlx::{any::AnyRow, Row};
 use trellis_core::deals::{NewDeal, Status};
 use trellis_core::matching::Customer;
+use trellis_core::validate::search_key;
 use utoipa::ToSchema;
 
 /// A deal registration.
@@ -164,8 +165,8 @@ pub async fn list(db: &Db, f: &DealFilter) -> StoreResult<(Vec<Deal>, Option<Str
         q.push(" AND d.status IN ('submitted', 'more-info')");
     }
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        q.push(" AND LOWER(d.customer_name) LIKE ")
-            .bind_text(format!("%{}%", db::like_escape(&text.to_lowercase())))
+        q.push(" AND d.search_name LIKE ")
+            .bind_text(format!("%{}%", db::like_escape(&search_key(text))))
             .push(" ESCAPE '\\'");
     }
     let (order_col, asc) = if f.queue {
@@ -274,8 +275,8 @@ pub async fn insert(tx: &mut Tx, d: &DealRow<'_>) -> StoreResult<()> {
         "INSERT INTO deals (id, partner_id, program, status, customer_name, customer_domain, customer_country, \
          customer_city, customer_address, customer_tax_id, products, amount, currency, expected_close, seller, notes, \
          conflict_score, decision_rule, decision_reason, protection_until, created_by, submitted_at, decided_at, \
-         created_at, updated_at, extra) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, $19, $20, $21, $22, $23, $24, $24, $25)",
+         created_at, updated_at, extra, search_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+         $17, $18, $19, $20, $21, $22, $23, $24, $24, $25, $26)",
     )
     .bind(d.id)
     .bind(d.partner_id)
@@ -302,6 +303,7 @@ pub async fn insert(tx: &mut Tx, d: &DealRow<'_>) -> StoreResult<()> {
     .bind(d.decided_at)
     .bind(d.now)
     .bind(serde_json::to_string(&new.fields).map_err(|e| StoreError::Internal(e.to_string()))?)
+    .bind(search_key(&new.customer_name))
     .execute(&mut **tx)
     .await?;
     Ok(())

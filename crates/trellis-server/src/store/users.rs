@@ -206,6 +206,15 @@ pub async fn insert_invitation(
     Ok(())
 }
 
+/// Whether a user has this e-mail address.
+pub async fn exists(tx: &mut Tx, email: &str) -> StoreResult<bool> {
+    let found: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(found.is_some())
+}
+
 /// The partner organisation of a user (`None` for vendor users and unknown ids).
 pub async fn partner_of(tx: &mut Tx, user_id: &str) -> StoreResult<Option<String>> {
     let own: Option<Option<String>> =

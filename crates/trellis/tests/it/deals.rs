@@ -16,9 +16,7 @@ crate::on_both_backends!(
 );
 
 fn in_a_month() -> String {
-    (chrono::Utc::now().date_naive() + chrono::Days::new(30))
-        .format("%Y-%m-%d")
-        .to_string()
+    crate::helpers::fixtures::days_ahead(30)
 }
 
 fn deal(name: &str, domain: &str) -> Value {

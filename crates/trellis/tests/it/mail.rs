@@ -75,9 +75,7 @@ async fn invitations_and_deal_news_arrive_over_smtp(b: Backend) {
     let (_, seller) = app
         .user("seller@alpha.test", Role::PartnerUser, Some(pid))
         .await;
-    let close = (chrono::Utc::now().date_naive() + chrono::Days::new(30))
-        .format("%Y-%m-%d")
-        .to_string();
+    let close = crate::helpers::fixtures::days_ahead(30);
     let r = app
         .post(
             "/api/v1/deals",

@@ -22,3 +22,4 @@ mod portal_deals;
 mod portal_programs;
 mod programs;
 mod recruit;
+mod reliability;

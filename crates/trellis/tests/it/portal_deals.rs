@@ -27,9 +27,7 @@ async fn upload_page_and_bulk_decisions(b: Backend) {
     )
     .await;
     let base = &app.base;
-    let close = (chrono::Utc::now().date_naive() + chrono::Days::new(20))
-        .format("%Y-%m-%d")
-        .to_string();
+    let close = crate::helpers::fixtures::days_ahead(20);
 
     let c = browser();
     sign_in(&c, base, "boss@acme.test", PASSWORD).await;

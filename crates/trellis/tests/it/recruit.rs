@@ -271,7 +271,7 @@ async fn apply_review_approve_and_onboard_to_performing(b: Backend) {
             json!({"email": "seller@kovalo.de", "name": "Sam Seller", "role": "partner-user"}),
         )
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     assert!(task_done(&app, &boss, &pid, "add-sellers").await);
     let r = app
         .patch(
@@ -292,9 +292,7 @@ async fn apply_review_approve_and_onboard_to_performing(b: Backend) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["stage"], "formation", "one task left");
-    let close = (chrono::Utc::now().date_naive() + chrono::Days::new(30))
-        .format("%Y-%m-%d")
-        .to_string();
+    let close = crate::helpers::fixtures::days_ahead(30);
     let deal = app
         .post("/api/v1/deals", &boss, json!({"customer_name": "Brintex Systems GmbH", "customer_domain": "brintex.de", "country": "DE",
             "amount": "30000", "currency": "EUR", "expected_close": close, "products": "Aurora Cloud"}))

@@ -178,7 +178,9 @@ pub async fn check_conflicts(
 
 /// Add or update one of the vendor's accounts (vendor admins).
 ///
-/// With `external_id`, an existing account with that id is updated.
+/// With `external_id`, an existing account with that id is updated; without
+/// one, an account without one of the same name (in any letter case) in the
+/// same country is, so sending the same account twice adds nothing.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "deals", request_body = AccountInput,
     responses(
         (status = 200, body = Account),

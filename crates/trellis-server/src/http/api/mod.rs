@@ -4,10 +4,10 @@
 
 pub(crate) mod audit;
 pub mod deals;
-pub(crate) mod incentives;
+pub mod incentives;
 pub(crate) mod me;
 pub(crate) mod partners;
-pub(crate) mod programs;
+pub mod programs;
 pub(crate) mod recruit;
 pub(crate) mod tokens;
 pub(crate) mod users;

@@ -1,6 +1,6 @@
 //! People over the API; the use cases are `app::users`.
 
-use crate::app::users::{self as app, Invitation, InviteUser};
+use crate::app::users::{self as app, Invitation, InvitationSent, InviteUser, Invited};
 use crate::http::error::responses::{Conflict, Forbidden, Invalid, NotFound};
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiQuery, ApiUser};
@@ -8,6 +8,7 @@ use crate::http::AppState;
 use crate::store::users::{User, UserFilter};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use trellis_core::org::Role;
@@ -58,14 +59,19 @@ pub async fn list_partner_users(
 
 /// Invite a user into a partner.
 ///
-/// Vendor admins; the partner's channel manager; the partner's own admins.
+/// Vendor admins and the partner's channel manager get the user and the
+/// link (201; 409 when the e-mail is in use). The partner's own admins get
+/// the same 202 whether or not the address already has an account: the
+/// link goes by e-mail only, and the owner of an address in use is told
+/// instead, so that inviting cannot reveal who uses Trellis.
 #[utoipa::path(post, path = "/api/v1/partners/{id}/users", tag = "users", request_body = InviteUser,
     params(("id" = String, Path, description = "Partner id")),
     responses(
-        (status = 201, body = Invitation),
+        (status = 201, description = "Invited (vendor users)", body = Invitation),
+        (status = 202, description = "Sent if the address can be invited (partner admins)", body = InvitationSent),
         Forbidden,
         NotFound,
-        (status = 409, description = "E-mail already in use", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "E-mail already in use (vendor users)", body = Problem, content_type = "application/problem+json"),
         Invalid,
     ))]
 pub async fn invite_partner_user(
@@ -73,11 +79,16 @@ pub async fn invite_partner_user(
     caller: ApiUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<InviteUser>,
-) -> ApiResult<(StatusCode, Json<Invitation>)> {
+) -> ApiResult<Response> {
     let partner = crate::app::partners::visible(&state, &caller.principal, &id).await?;
-    let inv =
-        app::invite_into_partner(&state, &caller.principal, &caller.actor, &partner, &body).await?;
-    Ok((StatusCode::CREATED, Json(inv)))
+    Ok(
+        match app::invite_into_partner(&state, &caller.principal, &caller.actor, &partner, &body)
+            .await?
+        {
+            Invited::Link(inv) => (StatusCode::CREATED, Json(inv)).into_response(),
+            Invited::Sent(sent) => (StatusCode::ACCEPTED, Json(sent)).into_response(),
+        },
+    )
 }
 
 fn to_filter(q: &UserQuery) -> Result<UserFilter, FieldErrors> {

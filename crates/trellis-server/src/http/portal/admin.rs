@@ -1,5 +1,6 @@
 //! Vendor-admin pages: all users, vendor invitations, the audit log.
 
+use super::page::PageQuery;
 use super::{error_map, error_page, form_outcome, message_page, render, CsrfForm, PortalUser};
 use crate::app::users::{self, InviteUser};
 use crate::app::{audit, notify, partners, AppError};
@@ -7,7 +8,7 @@ use crate::http::api::audit::AuditQuery;
 use crate::http::AppState;
 use crate::store::audit::AuditEntry;
 use crate::store::users::UserFilter;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -109,7 +110,7 @@ pub async fn users(
     State(state): State<AppState>,
     who: PortalUser,
     uri: Uri,
-    Query(q): Query<UsersQuery>,
+    PageQuery(q): PageQuery<UsersQuery>,
 ) -> Response {
     if !who.principal.can_manage_vendor_users() {
         return forbidden(&state);
@@ -189,7 +190,7 @@ pub async fn audit(
     State(state): State<AppState>,
     who: PortalUser,
     uri: Uri,
-    Query(q): Query<AuditQuery>,
+    PageQuery(q): PageQuery<AuditQuery>,
 ) -> Response {
     if !who.principal.can_read_audit() {
         return forbidden(&state);
@@ -253,7 +254,7 @@ pub struct OutboxQuery {
 pub async fn outbox(
     State(state): State<AppState>,
     who: PortalUser,
-    Query(q): Query<OutboxQuery>,
+    PageQuery(q): PageQuery<OutboxQuery>,
 ) -> Response {
     if !who.principal.can_read_audit() {
         return forbidden(&state);

@@ -2,12 +2,13 @@
 //! channel managers' review queue.
 
 use super::login::{client_ip, pre_session_csrf, pre_session_csrf_ok};
+use super::page::PageQuery;
 use super::{error_map, error_page, message_page, not_found_page, render, PortalUser};
 use crate::app::recruit::{self, Decision};
 use crate::app::{programs, users, AppError};
 use crate::http::AppState;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -246,7 +247,7 @@ fn vendor_only(state: &AppState, who: &PortalUser) -> Option<Response> {
 pub async fn queue(
     State(state): State<AppState>,
     who: PortalUser,
-    Query(q): Query<QueueQuery>,
+    PageQuery(q): PageQuery<QueueQuery>,
 ) -> Response {
     if let Some(r) = vendor_only(&state, &who) {
         return r;

@@ -4,6 +4,7 @@
 //! waiting time against the SLA, a registration beside its conflict
 //! candidates, decisions with a reason, bulk decisions.
 
+use super::page::PageQuery;
 use super::{
     error_map, error_page, flash, form_outcome, message_page, not_found_page, render, CsrfForm,
     PortalUser,
@@ -14,7 +15,7 @@ use crate::http::api::deals::DealQuery;
 use crate::http::AppState;
 use crate::store::deals::{self, DealFilter};
 use crate::store::partners::PartnerFilter;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
@@ -44,21 +45,44 @@ pub async fn list(
     State(state): State<AppState>,
     who: PortalUser,
     uri: Uri,
-    Query(q): Query<DealQuery>,
+    PageQuery(q): PageQuery<DealQuery>,
 ) -> Response {
-    let filter = match q.to_filter() {
-        Ok(f) => f,
-        Err(errs) => {
-            return message_page(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "Bad filter",
-                &errs.to_string(),
-            )
+    list_page(&state, &who, &q, flash(&uri), None).await
+}
+
+/// The deals list (and for vendor users the queue); `bulk` keeps a bulk
+/// decision that could not be made (its action and reason) in the form.
+async fn list_page(
+    state: &AppState,
+    who: &PortalUser,
+    q: &DealQuery,
+    flash: Option<&'static str>,
+    bulk: Option<(String, String)>,
+) -> Response {
+    let state = state.clone();
+    // A filter or page position that does not hold is said, and the page
+    // shows what it can.
+    let filter = q.to_filter().unwrap_or_else(|errs| {
+        for e in errs.0 {
+            super::page::problem(e.message);
         }
-    };
-    let (items, next) = match app::list(&state, &who.principal, filter).await {
+        DealFilter::default()
+    });
+    let (items, next) = match app::list(&state, &who.principal, filter.clone()).await {
         Ok(x) => x,
+        Err(AppError::Invalid(errs)) => {
+            for e in errs.0 {
+                super::page::problem(format!("{} The list starts from the beginning.", e.message));
+            }
+            let first = DealFilter {
+                cursor: None,
+                ..filter
+            };
+            match app::list(&state, &who.principal, first).await {
+                Ok(x) => x,
+                Err(e) => return error_page(&state, e),
+            }
+        }
         Err(e) => return error_page(&state, e),
     };
     let queue: Vec<QueueItem> = if who.principal.is_vendor() {
@@ -95,8 +119,10 @@ pub async fn list(
         "deals.html",
         minijinja::context! {
             title => "Deals", nav => "deals", me => who.me(), csrf => &who.csrf,
-            flash => flash(&uri), items, next, queue, sla_hours => SLA_HOURS,
-            q => q.q.unwrap_or_default(), status => q.status.unwrap_or_default(),
+            flash, items, next, queue, sla_hours => SLA_HOURS,
+            q => q.q.clone().unwrap_or_default(), status => q.status.clone().unwrap_or_default(),
+            bulk_action => bulk.as_ref().map(|b| b.0.clone()),
+            bulk_reason => bulk.as_ref().map(|b| b.1.clone()),
         },
     )
 }
@@ -241,7 +267,7 @@ pub struct NewQuery {
 pub async fn new_form(
     State(state): State<AppState>,
     who: PortalUser,
-    Query(q): Query<NewQuery>,
+    PageQuery(q): PageQuery<NewQuery>,
 ) -> Response {
     let partner = who
         .user
@@ -415,12 +441,19 @@ pub async fn bulk(State(state): State<AppState>, f: CsrfForm<Vec<(String, String
         .collect();
     let (action, reason) = (get("action"), get("reason"));
     if ids.is_empty() {
-        return message_page(
-            &state,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Nothing selected",
-            "Tick the registrations to decide, then choose the action.",
+        super::page::problem(
+            "Nothing was selected: tick the registrations to decide, then choose the action again."
+                .into(),
         );
+        let page = list_page(
+            &state,
+            &who,
+            &DealQuery::default(),
+            None,
+            Some((action, reason)),
+        )
+        .await;
+        return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
     }
     let mut failed = Vec::new();
     for id in &ids {

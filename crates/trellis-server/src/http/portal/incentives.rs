@@ -3,6 +3,7 @@
 //! admins and distributors; disputes from the partner's Earnings page. The
 //! use cases are `app::incentives`.
 
+use super::page::PageQuery;
 use super::partners::load_visible;
 use super::{error_page, not_found_page, render, CsrfForm, PortalUser};
 use crate::app::incentives::{self as app, calculate, import, statements, UnknownSku, COLUMNS};
@@ -152,7 +153,7 @@ pub async fn approve(State(state): State<AppState>, f: CsrfForm<PeriodForm>) -> 
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct PayoutQuery {
     period: String,
 }
@@ -162,7 +163,7 @@ pub struct PayoutQuery {
 pub async fn payout(
     State(state): State<AppState>,
     who: PortalUser,
-    axum::extract::Query(q): axum::extract::Query<PayoutQuery>,
+    PageQuery(q): PageQuery<PayoutQuery>,
 ) -> Response {
     if !who.principal.can_manage_programs() {
         return not_found_page(&state);

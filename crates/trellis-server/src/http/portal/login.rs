@@ -1,12 +1,13 @@
 //! Sign-in, sign-out and accepting an invitation.
 
+use super::page::PageQuery;
 use super::{error_map, message_page, render, safe_next, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE};
 use crate::app::sessions::{self, SignIn};
 use crate::app::AppError;
 use crate::auth;
 use crate::http::AppState;
 use crate::store::users::InviteProblem;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -70,7 +71,7 @@ pub struct LoginQuery {
 pub async fn show(
     State(state): State<AppState>,
     jar: CookieJar,
-    Query(q): Query<LoginQuery>,
+    PageQuery(q): PageQuery<LoginQuery>,
 ) -> Response {
     let (jar, csrf) = pre_session_csrf(&state, jar);
     let notice = q
@@ -81,7 +82,7 @@ pub async fn show(
         &state,
         StatusCode::OK,
         "login.html",
-        minijinja::context! { title => "Sign in", login_csrf => csrf, next => q.next, notice },
+        minijinja::context! { title => "Sign in", login_csrf => csrf, next => kept_next(q.next.as_deref()), notice },
     );
     (jar, page).into_response()
 }
@@ -110,7 +111,7 @@ pub async fn submit(
             state,
             status,
             "login.html",
-            minijinja::context! { title => "Sign in", login_csrf => csrf, next => form.next.clone(), error, email },
+            minijinja::context! { title => "Sign in", login_csrf => csrf, next => kept_next(form.next.as_deref()), error, email },
         );
         (jar, page).into_response()
     };
@@ -274,4 +275,11 @@ pub async fn accept_invite(
         None => "/partners?msg=welcome".to_string(),
     };
     (jar, Redirect::to(&home)).into_response()
+}
+
+/// The page to go on to after signing in, carried in the form only when it
+/// is one [`safe_next`] would follow.
+fn kept_next(next: Option<&str>) -> Option<String> {
+    next.filter(|n| safe_next(Some(n)) == *n)
+        .map(str::to_string)
 }

@@ -9,6 +9,7 @@ mod deals;
 mod incentives;
 pub(crate) mod login;
 mod onboarding;
+pub mod page;
 mod partners;
 mod programs;
 
@@ -178,6 +179,15 @@ impl Templates {
 
 /// Renders a template into a response, or a logged 500 page.
 pub fn render<S: Serialize>(state: &AppState, status: StatusCode, name: &str, ctx: S) -> Response {
+    // What every page shows whatever its handler passed: the signed-in
+    // user's navigation (error pages too) and the query's problems.
+    let page = page::current();
+    // Later maps win: the handler's values over the request's defaults.
+    let ctx = minijinja::value::merge_maps([
+        minijinja::context! { me => page.me, csrf => page.csrf },
+        minijinja::Value::from_serialize(&ctx),
+        minijinja::context! { query_problems => page.problems },
+    ]);
     match state.templates.render_str(name, ctx) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
@@ -323,13 +333,15 @@ impl FromRequestParts<AppState> for PortalUser {
                 .map_err(|e| PortalReject::Internal(internal_page(state, e)))?,
             None => None,
         };
-        Ok(PortalUser {
+        let who = PortalUser {
             principal: principal_of(&session.user),
             actor: actor_of(&session.user),
             csrf: session.csrf_token.clone(),
             user: session.user,
             partner_name,
-        })
+        };
+        page::signed_in(minijinja::Value::from_serialize(who.me()), &who.csrf);
+        Ok(who)
     }
 }
 
@@ -439,12 +451,27 @@ pub fn flash(uri: &axum::http::Uri) -> Option<&'static str> {
     })
 }
 
-/// Only same-site relative paths are followed after sign-in.
+/// Only a path on this site is followed after sign-in: it starts with one
+/// `/`, and holds no backslash, no white space and no control character
+/// (browsers drop tabs and newlines, so `/\t/evil.example` would be read as
+/// `//evil.example`, another site).
 pub fn safe_next(next: Option<&str>) -> String {
+    // Parsed as a browser would against a stand-in origin: the target must
+    // stay on that origin, and be written plainly (no backslashes, spaces or
+    // control characters, which browsers drop or read as slashes).
+    const HERE: &str = "http://trellis.invalid/";
+    let ok = |n: &str| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n
+                .chars()
+                .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+            && url::Url::parse(HERE)
+                .and_then(|base| base.join(n))
+                .is_ok_and(|u| u.origin() == url::Url::parse(HERE).expect("valid").origin())
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
-            n.to_string()
-        }
+        Some(n) if ok(n) => n.to_string(),
         _ => "/".to_string(),
     }
 }
@@ -606,4 +633,33 @@ pub fn error_map(errs: &trellis_core::FieldErrors) -> std::collections::BTreeMap
             .or_insert_with(|| e.message.clone());
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_same_origin_paths_are_followed_after_sign_in() {
+        for ok in [
+            "/deals",
+            "/deals?status=submitted&x=%2F",
+            "/partners/p1#users",
+        ] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "https://evil.example/",
+            "evil.example",
+            "/ /evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -1,5 +1,6 @@
 //! Partner pages: list with search and filters, create, detail, edit, invite.
 
+use super::page::PageQuery;
 use super::{
     error_map, error_page, flash, form_outcome, message_page, render, urlencode, CsrfForm,
     PortalUser,
@@ -11,7 +12,7 @@ use crate::http::api::partners::PartnerQuery;
 use crate::http::AppState;
 use crate::store::partners::Partner;
 use crate::store::users::UserFilter;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Serialize;
@@ -48,7 +49,7 @@ pub async fn list(
     State(state): State<AppState>,
     who: PortalUser,
     uri: Uri,
-    Query(q): Query<PartnerQuery>,
+    PageQuery(q): PageQuery<PartnerQuery>,
 ) -> Response {
     let filtered = [&q.q, &q.status, &q.partner_type, &q.region]
         .iter()
@@ -227,6 +228,8 @@ struct DetailExtras {
     invite_errors: Option<FieldErrors>,
     invite_url: Option<String>,
     invited_email: Option<String>,
+    /// Partner users learn only that an invitation is on its way.
+    invite_sent: Option<String>,
     flash: Option<&'static str>,
 }
 
@@ -271,7 +274,7 @@ async fn detail_page(state: &AppState, who: &PortalUser, p: Partner, x: DetailEx
             country_name => trellis_core::country::name(&p.country).unwrap_or(""),
             v => x.values.unwrap_or_else(|| values_of(&p)), errors => x.errors.as_ref().map(error_map),
             iv, invite_errors => x.invite_errors.as_ref().map(error_map),
-            invite_url => x.invite_url, invited_email => x.invited_email,
+            invite_url => x.invite_url, invited_email => x.invited_email, invite_sent => x.invite_sent,
             users, can_edit, can_manage, managers,
             can_invite => who.principal.can_invite(p.as_ref(), trellis_core::org::Role::PartnerUser),
             countries => country_options(), status_options => status_options(),
@@ -383,7 +386,7 @@ pub async fn invite(
         Err(r) => return r,
     };
     match users::invite_into_partner(&state, &who.principal, &who.actor, &p, &form).await {
-        Ok(inv) => {
+        Ok(users::Invited::Link(inv)) => {
             detail_page(
                 &state,
                 &who,
@@ -391,6 +394,18 @@ pub async fn invite(
                 DetailExtras {
                     invite_url: Some(inv.invite_url),
                     invited_email: Some(inv.user.email),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+        Ok(users::Invited::Sent(sent)) => {
+            detail_page(
+                &state,
+                &who,
+                p,
+                DetailExtras {
+                    invite_sent: Some(sent.email),
                     ..Default::default()
                 },
             )

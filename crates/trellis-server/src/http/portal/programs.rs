@@ -3,6 +3,7 @@
 //! history), diffs, publish/retire/delete. Partner portal: the published
 //! programs as they apply to the partner.
 
+use super::page::PageQuery;
 use super::{
     error_page, flash, message_page, not_found_page, read_csrf_form, render, urlencode, PortalUser,
 };
@@ -10,7 +11,7 @@ use crate::app::programs::{self as app, EnrollRequest, ProblemFinding};
 use crate::app::{partners, AppError};
 use crate::http::api::programs::PROGRAM_BODY_LIMIT;
 use crate::http::AppState;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
@@ -344,7 +345,7 @@ pub async fn delete(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct DiffParams {
     from: Option<String>,
     to: Option<String>,
@@ -354,7 +355,7 @@ pub async fn diff(
     State(state): State<AppState>,
     who: PortalUser,
     Path(slug): Path<String>,
-    Query(q): Query<DiffParams>,
+    PageQuery(q): PageQuery<DiffParams>,
 ) -> Response {
     if let Err(r) = vendor_page(&state, &who) {
         return r;

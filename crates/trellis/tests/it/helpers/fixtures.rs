@@ -133,3 +133,11 @@ pub fn file(dir: &tempfile::TempDir, name: &str, body: &str) -> String {
     std::fs::write(&p, body).unwrap();
     p.to_str().unwrap().to_string()
 }
+
+/// A date `days` from today, as the API writes dates (an expected close
+/// that is always in the future).
+pub fn days_ahead(days: u64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Days::new(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}

@@ -398,6 +398,20 @@ impl TestApp {
             .await
             .unwrap()
     }
+
+    /// Subject and body of every e-mail queued for `recipient`, oldest first.
+    pub async fn outbox_to(&self, recipient: &str) -> Vec<String> {
+        sqlx::query_as::<_, (String, String)>(
+            "SELECT subject, body FROM outbox WHERE recipient = $1 ORDER BY at, id",
+        )
+        .bind(recipient)
+        .fetch_all(self.db.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(s, b)| format!("{s}: {b}"))
+        .collect()
+    }
 }
 
 /// The password of users made by [`TestApp::user`].
