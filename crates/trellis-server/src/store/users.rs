@@ -18,11 +18,9 @@ pub struct User {
     pub id: String,
     pub email: String,
     pub name: String,
-    #[schema(value_type = String, example = "partner-admin")]
     pub role: Role,
     /// The partner organisation for partner roles; absent for vendor users.
     pub partner_id: Option<String>,
-    #[schema(value_type = String, example = "active")]
     pub status: UserStatus,
     pub created_at: String,
     pub updated_at: String,
