@@ -56,6 +56,9 @@ pub enum Command {
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Create partners and enroll them in programs
+    #[command(subcommand)]
+    Partner(PartnerCommand),
     /// Check a program definition or compute its partner economics
     #[command(subcommand)]
     Program(ProgramCommand),
@@ -115,9 +118,59 @@ pub enum IncentivesCommand {
 }
 
 #[derive(Subcommand)]
+pub enum PartnerCommand {
+    /// Create a partner organisation and print its slug and id
+    Create {
+        /// The organisation's name
+        #[arg(long)]
+        name: String,
+        /// URL-safe id (default: made from the name)
+        #[arg(long)]
+        slug: Option<String>,
+        /// Partner type label, e.g. reseller
+        #[arg(long = "type")]
+        partner_type: String,
+        /// Region label, e.g. dach
+        #[arg(long)]
+        region: String,
+        /// ISO 3166-1 alpha-2 country code
+        #[arg(long)]
+        country: String,
+        /// prospect (default), onboarding, active, suspended or terminated
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        website: Option<String>,
+        /// The e-mail of the vendor user who manages the partner
+        #[arg(long)]
+        channel_manager: Option<String>,
+    },
+    /// Enroll a partner in a published program (or change its type, segment or level there)
+    Enroll {
+        /// The partner's slug
+        #[arg(long)]
+        partner: String,
+        /// The program's id (`[program].id`)
+        #[arg(long)]
+        program: String,
+        /// One of the program's partner types
+        #[arg(long = "type")]
+        partner_type: String,
+        /// One of the program's segments
+        #[arg(long)]
+        segment: String,
+        /// A tier or track of the program
+        #[arg(long)]
+        level: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum ImportCommand {
     /// The vendor's accounts: external_id,name,domain,country,city,owner,house
     Accounts { file: PathBuf },
+    /// Partners, optionally each enrolled in a program (see docs/operations.md for the columns)
+    Partners { file: PathBuf },
     /// Deal registrations of one partner, each submitted (see docs/deals.md for the columns)
     Deals {
         file: PathBuf,
@@ -131,6 +184,10 @@ pub enum ImportCommand {
         /// What to do with a SKU in no published program's catalogue: reject (default) or hold
         #[arg(long, default_value = "reject")]
         unknown_skus: String,
+        /// A column of the file under Trellis's name: FILE_COLUMN=COLUMN (repeatable),
+        /// e.g. --map txn_id=transaction_id --map reseller=partner
+        #[arg(long = "map", value_name = "FILE_COLUMN=COLUMN")]
+        map: Vec<String>,
     },
     /// FX rates: from_currency,to_currency,valid_from,rate
     Fx { file: PathBuf },

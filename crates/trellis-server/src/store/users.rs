@@ -68,6 +68,15 @@ pub async fn get(db: &Db, id: &str) -> StoreResult<Option<User>> {
     row.as_ref().map(from_row).transpose()
 }
 
+/// The user with an e-mail address (any letter case).
+pub async fn by_email(db: &Db, email: &str) -> StoreResult<Option<User>> {
+    let row = sqlx::query("SELECT * FROM users WHERE email = $1")
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 pub async fn credentials(db: &Db, email: &str) -> StoreResult<Option<Credentials>> {
     let row = sqlx::query("SELECT * FROM users WHERE email = $1")
         .bind(email.trim().to_lowercase())

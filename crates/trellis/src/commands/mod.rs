@@ -3,13 +3,14 @@
 
 mod imports;
 mod incentives;
+mod partners;
 mod program;
 mod serve;
 mod users;
 
 use crate::cli::{
     BenchCommand, Cli, Command, ConflictsCommand, Global, ImportCommand, IncentivesCommand,
-    SeedCommand, TokenCommand, UserCommand,
+    PartnerCommand, SeedCommand, TokenCommand, UserCommand,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -149,15 +150,49 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Seed(SeedCommand::Partners { count }) => {
                     users::seed_partners(&cx, count).await
                 }
+                Command::Partner(PartnerCommand::Create {
+                    name,
+                    slug,
+                    partner_type,
+                    region,
+                    country,
+                    status,
+                    website,
+                    channel_manager,
+                }) => {
+                    let body = trellis_server::app::partners::CreatePartner {
+                        name,
+                        slug,
+                        partner_type,
+                        region,
+                        country,
+                        status,
+                        website,
+                        channel_manager_id: None,
+                    };
+                    partners::create(&cx, body, channel_manager.as_deref()).await
+                }
+                Command::Partner(PartnerCommand::Enroll {
+                    partner,
+                    program,
+                    partner_type,
+                    segment,
+                    level,
+                }) => partners::enroll(&cx, &partner, &program, partner_type, segment, level).await,
+                Command::Import(ImportCommand::Partners { file }) => {
+                    partners::import(&cx, &file).await
+                }
                 Command::Import(ImportCommand::Accounts { file }) => {
                     imports::accounts(&cx, &file).await
                 }
                 Command::Import(ImportCommand::Deals { file, partner }) => {
                     imports::deals(&cx, &file, &partner).await
                 }
-                Command::Import(ImportCommand::Sales { file, unknown_skus }) => {
-                    incentives::import_sales(&cx, &file, &unknown_skus).await
-                }
+                Command::Import(ImportCommand::Sales {
+                    file,
+                    unknown_skus,
+                    map,
+                }) => incentives::import_sales(&cx, &file, &unknown_skus, &map).await,
                 Command::Import(ImportCommand::Fx { file }) => {
                     incentives::import_fx(&cx, &file).await
                 }

@@ -17,6 +17,7 @@ mod isolation;
 mod layers;
 mod mail;
 mod openapi;
+mod operations;
 mod portal;
 mod portal_deals;
 mod portal_programs;
