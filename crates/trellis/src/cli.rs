@@ -48,6 +48,19 @@ pub enum Command {
     },
     /// Apply database migrations and exit
     Migrate,
+    /// Back up the database while Trellis serves it (SQLite: VACUUM INTO; PostgreSQL: pg_dump)
+    Backup {
+        /// The backup file to write (must not exist)
+        dest: PathBuf,
+    },
+    /// Restore a backup into the database (stop Trellis first)
+    Restore {
+        /// A file written by `trellis backup`
+        src: PathBuf,
+        /// Overwrite a database that already holds data
+        #[arg(long)]
+        replace: bool,
+    },
     /// Print the OpenAPI document of the API
     ExportOpenapi,
     /// Manage users

@@ -112,6 +112,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             demo,
         } => serve::run(load_config(g, bind, public_url)?, demo).await,
         Command::Migrate => serve::migrate(load_config(g, None, None)?).await,
+        Command::Backup { dest } => serve::backup(load_config(g, None, None)?, &dest).await,
+        Command::Restore { src, replace } => {
+            serve::restore(load_config(g, None, None)?, &src, replace).await
+        }
         Command::Bench(BenchCommand::Incentives {
             lines,
             partners,
@@ -231,6 +235,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
                 Command::Serve { .. }
                 | Command::Migrate
+                | Command::Backup { .. }
+                | Command::Restore { .. }
                 | Command::ExportOpenapi
                 | Command::Program(_)
                 | Command::Bench(_) => unreachable!("handled above"),

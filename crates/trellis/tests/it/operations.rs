@@ -4,12 +4,17 @@
 
 use crate::helpers::cli::{run_err, run_ok, trellis_on};
 use crate::helpers::fixtures::{self, file, CLOUD};
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, TestDb};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use trellis_core::org::Role;
 
 crate::on_both_backends!(
     partners_are_created_enrolled_and_imported_from_the_command_line,
     a_sales_file_with_other_column_names_is_imported_with_a_map,
+    a_backup_taken_under_write_load_holds_every_acknowledged_write,
 );
 
 async fn tasks_of(t: &TestApp, slug: &str) -> Vec<String> {
@@ -208,4 +213,108 @@ async fn a_sales_file_with_other_column_names_is_imported_with_a_map(b: Backend)
         "",
     );
     assert!(out.contains("2 line(s): 2 imported"), "{out}");
+}
+
+async fn a_backup_taken_under_write_load_holds_every_acknowledged_write(b: Backend) {
+    let t = Arc::new(TestApp::spawn(b).await);
+    let admin = t.admin().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    // Each writer's acknowledged partners, in the order it wrote them.
+    let acked: Arc<Vec<Mutex<Vec<String>>>> =
+        Arc::new((0..4).map(|_| Mutex::new(Vec::new())).collect());
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let (t, admin, stop, acked) = (t.clone(), admin.clone(), stop.clone(), acked.clone());
+        writers.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let slug = format!("w{w}-{i:05}");
+                let r = t
+                    .post(
+                        "/api/v1/partners",
+                        &admin,
+                        json!({"slug": slug, "name": format!("Writer {w} partner {i}"),
+                               "partner_type": "reseller", "region": "dach", "country": "DE"}),
+                    )
+                    .await;
+                assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+                acked[w].lock().unwrap().push(slug);
+                i += 1;
+            }
+        }));
+    }
+    let total =
+        |acked: &[Mutex<Vec<String>>]| acked.iter().map(|a| a.lock().unwrap().len()).sum::<usize>();
+    while total(&acked) < 80 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Everything acknowledged before the backup starts must be in it.
+    let before: Vec<String> = acked
+        .iter()
+        .flat_map(|a| a.lock().unwrap().clone())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("backup.trellis");
+    let dest_s = dest.to_str().unwrap().to_string();
+    let url = t.test_db.url.clone();
+    let out =
+        tokio::task::spawn_blocking(move || run_ok(trellis_on(&url, &["backup", &dest_s]), ""))
+            .await
+            .unwrap();
+    assert!(out.contains("backed up to"), "{out}");
+    let during = total(&acked);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stop.store(true, Ordering::SeqCst);
+    for w in writers {
+        w.await.unwrap();
+    }
+    assert!(
+        total(&acked) > during,
+        "writes went on during and after the backup"
+    );
+
+    let target = TestDb::new(b).await;
+    let (url, src) = (target.url.clone(), dest.to_str().unwrap().to_string());
+    let out = tokio::task::spawn_blocking(move || run_ok(trellis_on(&url, &["restore", &src]), ""))
+        .await
+        .unwrap();
+    assert!(out.contains("restored into"), "{out}");
+    let restored = target.open().await;
+    let present: std::collections::BTreeSet<String> =
+        sqlx::query_scalar("SELECT slug FROM partners")
+            .fetch_all(restored.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    for slug in &before {
+        assert!(
+            present.contains(slug),
+            "{slug} was acknowledged before the backup"
+        );
+    }
+    // One consistent moment: each writer's partners are a prefix of what it
+    // wrote, and each has its audit entry.
+    for a in acked.iter() {
+        let a = a.lock().unwrap();
+        let n = a.iter().take_while(|s| present.contains(*s)).count();
+        assert!(a[n..].iter().all(|s| !present.contains(s)), "not a prefix");
+    }
+    let audited: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'partner.create'")
+            .fetch_one(restored.pool())
+            .await
+            .unwrap();
+    assert_eq!(audited as usize, present.len());
+    assert!(present.len() >= before.len() && present.len() <= total(&acked));
+    restored.close().await;
+    // A backup never overwrites, and a restore never replaces data unasked.
+    let url = t.test_db.url.clone();
+    let err = run_err(trellis_on(&url, &["backup", dest.to_str().unwrap()]), "");
+    assert!(err.contains("already exists"), "{err}");
+    let err = run_err(
+        trellis_on(&target.url, &["restore", dest.to_str().unwrap()]),
+        "",
+    );
+    assert!(err.contains("--replace"), "{err}");
 }
