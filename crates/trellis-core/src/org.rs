@@ -97,6 +97,19 @@ string_enum!(
 );
 
 string_enum!(
+    /// What an API token may be used for: `read` (every read), `deals`
+    /// (deal registrations, accounts and conflict checks, read and write),
+    /// `incentives` (sales imports, calculations and statements, read and
+    /// write), `admin` (everything its user may do). A token holds one or more.
+    TokenScope {
+        Read = "read",
+        Deals = "deals",
+        Incentives = "incentives",
+        Admin = "admin",
+    }
+);
+
+string_enum!(
     /// Whether a user can sign in.
     UserStatus {
         Invited = "invited",

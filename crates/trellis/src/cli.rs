@@ -351,6 +351,12 @@ pub enum TokenCommand {
         email: String,
         #[arg(long, default_value = "cli")]
         name: String,
+        /// What it may be used for: read, deals, incentives or admin (repeatable; default admin)
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Its last day, YYYY-MM-DD (default: a year from today)
+        #[arg(long)]
+        expires_on: Option<String>,
     },
     /// Revoke a token by id
     Revoke {

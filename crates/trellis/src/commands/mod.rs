@@ -145,9 +145,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                     name,
                     password_stdin,
                 }) => users::create(&cx, &email, &role, partner, name, password_stdin).await,
-                Command::Token(TokenCommand::Create { email, name }) => {
-                    users::create_token(&cx, &email, &name).await
-                }
+                Command::Token(TokenCommand::Create {
+                    email,
+                    name,
+                    scopes,
+                    expires_on,
+                }) => users::create_token(&cx, &email, &name, scopes, expires_on).await,
                 Command::Token(TokenCommand::Revoke { email, id }) => {
                     users::revoke_token(&cx, &email, &id).await
                 }

@@ -24,3 +24,4 @@ mod portal_programs;
 mod programs;
 mod recruit;
 mod reliability;
+mod tokens;

@@ -59,7 +59,8 @@ impl Modify for BearerAuth {
 }
 
 /// Adds the problem responses any operation of a kind can give, so that
-/// handlers name only their own: 401 where a token is needed; 400, 413 and
+/// handlers name only their own: 401, 403 (scopes) and 429 (rate) where a
+/// token is needed; 400, 413 and
 /// 415 where a body is read; 422 where a JSON body or query parameters are;
 /// 500 everywhere.
 struct CommonProblems;
@@ -117,7 +118,15 @@ impl Modify for CommonProblems {
                 if !public {
                     add(
                         "401",
-                        "No valid API token (send `Authorization: Bearer <token>`)",
+                        "No valid API token (send `Authorization: Bearer <token>`), or it has expired",
+                    );
+                    add(
+                        "403",
+                        "The token's scopes (or the caller's role) do not allow this",
+                    );
+                    add(
+                        "429",
+                        "Too many requests with this token; wait the seconds in Retry-After",
                     );
                 }
                 if body {
