@@ -136,17 +136,22 @@ impl Matcher {
         if rows.is_empty() {
             return Ok(());
         }
+        // The feed moves on only once every record is re-read: if a read
+        // fails (the database goes away), the next call reads these changes
+        // again instead of skipping them for good.
+        let mut seen = feed.seen;
+        let mut gaps = feed.gaps.clone();
         let mut records = Vec::with_capacity(rows.len());
         for r in &rows {
             let seq: i64 = r.try_get("seq")?;
             let record: String = r.try_get("record_id")?;
-            if seq > feed.seen {
-                for missing in feed.seen + 1..seq {
-                    feed.gaps.entry(missing).or_insert(now);
+            if seq > seen {
+                for missing in seen + 1..seq {
+                    gaps.entry(missing).or_insert(now);
                 }
-                feed.seen = seq;
+                seen = seq;
             }
-            feed.gaps.remove(&seq);
+            gaps.remove(&seq);
             records.push(record);
         }
         records.sort();
@@ -154,7 +159,19 @@ impl Matcher {
         for key in records {
             self.refresh(db, &key).await?;
         }
+        feed.seen = seen;
+        feed.gaps = gaps;
         Ok(())
+    }
+
+    /// Catches up after this instance committed a change. The change is in
+    /// the database already, so a failure is logged rather than returned
+    /// (the caller must not report a committed write as failed); the next
+    /// search catches up.
+    pub async fn sync_after_commit(&self, db: &Db) {
+        if let Err(e) = self.sync(db).await {
+            tracing::warn!(error = %e, "matcher catch-up after a commit failed; the next search retries");
+        }
     }
 
     /// Re-reads one record and puts it in the index, or takes it out.

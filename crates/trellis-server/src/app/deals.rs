@@ -307,12 +307,14 @@ async fn registering_partner(
     };
     let partner = partners::visible(app, who, &partner_id)
         .await
-        .map_err(|_| {
-            AppError::field(
+        .map_err(|e| match e {
+            AppError::NotFound(_) => AppError::field(
                 "partner_id",
                 "unknown-reference",
                 "partner_id is not a partner you can see",
-            )
+            ),
+            // A database error stays one (500), not a 422 the caller would not retry.
+            other => other,
         })?;
     if who.is_vendor() && !who.can_manage_partner(partner.as_ref()) {
         return Err(AppError::forbidden(
@@ -349,7 +351,7 @@ pub async fn register(
     )
     .await?;
     tx.commit().await?;
-    app.matcher.sync(&app.db).await?;
+    app.matcher.sync_after_commit(&app.db).await;
     Ok(DealWithConflicts {
         conflicts: visible_conflicts(who, &rules, &found),
         deal: deal_for(who, &rules, deal),
@@ -667,7 +669,7 @@ pub async fn act(
         onboarding::advance_by_rule(&mut tx, actor, &deal.partner_id).await?;
     }
     tx.commit().await?;
-    app.matcher.sync(&app.db).await?;
+    app.matcher.sync_after_commit(&app.db).await;
     Ok(after)
 }
 
@@ -869,7 +871,7 @@ pub(crate) async fn save_accounts(
         ids.push((id, created));
     }
     tx.commit().await?;
-    app.matcher.sync(&app.db).await?;
+    app.matcher.sync_after_commit(&app.db).await;
     Ok(ids)
 }
 

@@ -278,7 +278,7 @@ pub async fn deals(
             .or_default() += 1;
     }
     tx.commit().await?;
-    app.matcher.sync(&app.db).await?;
+    app.matcher.sync_after_commit(&app.db).await;
     Ok(by_status)
 }
 

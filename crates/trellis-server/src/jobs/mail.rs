@@ -21,6 +21,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 pub const MAX_ATTEMPTS: i64 = 8;
 /// How long one instance owns a message it is sending.
 const LEASE_SECONDS: i64 = 120;
+/// How long an instance keeps trying to record a message it has sent (well
+/// inside the lease, so that no other instance takes the message meanwhile).
+const RECORD_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 /// Messages per round of the job.
 const BATCH: i64 = 50;
 /// Sends e-mail over SMTP.
@@ -67,11 +70,18 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
-    async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), Failure> {
+    async fn send(
+        &self,
+        outbox_id: &str,
+        to: &str,
+        subject: &str,
+        body: String,
+    ) -> Result<(), Failure> {
         let to = to
             .parse::<Mailbox>()
             .map_err(|e| Failure::Permanent(format!("recipient '{to}': {e}")))?;
         let message = Message::builder()
+            .message_id(Some(message_id(outbox_id, &self.from)))
             .from(self.from.clone())
             .to(to)
             .subject(subject)
@@ -101,6 +111,32 @@ pub struct Round {
     pub failed: usize,
 }
 
+/// The Message-ID of an outbox message: the same on every attempt, so that a
+/// message sent twice (an instance that dies, or loses the database, between
+/// the SMTP server's acceptance and recording it) can be recognised as one.
+fn message_id(outbox_id: &str, from: &Mailbox) -> String {
+    format!("<{outbox_id}@{}>", from.email.domain())
+}
+
+/// Records a delivery, retrying through a database outage for up to
+/// [`RECORD_FOR`]: the message is out, and unrecorded it would be sent again
+/// when its lease ends.
+async fn record_sent(db: &Db, id: &str, attempts: i64, link: Option<&str>) -> StoreResult<()> {
+    let started = std::time::Instant::now();
+    let mut wait = std::time::Duration::from_millis(250);
+    loop {
+        match outbox::sent(db, id, attempts, link).await {
+            Ok(()) => return Ok(()),
+            Err(e) if started.elapsed() + wait < RECORD_FOR => {
+                tracing::warn!(outbox_id = %id, error = %e, "e-mail sent but not recorded yet; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The delay before attempt `attempts + 1`.
 fn backoff(attempts: i64) -> Duration {
     Duration::seconds((30_i64 << attempts.clamp(0, 7)).min(3_600))
@@ -126,9 +162,9 @@ pub async fn deliver_due(db: &Db, mailer: &Mailer, public_url: &str) -> StoreRes
         let m = outbox::mail(db, &id).await?;
         let attempts = m.attempts + 1;
         let text = body_with_link(&m.body, m.link.as_deref(), public_url);
-        match mailer.send(&m.recipient, &m.subject, text).await {
+        match mailer.send(&id, &m.recipient, &m.subject, text).await {
             Ok(()) => {
-                outbox::sent(db, &id, attempts, m.link.as_deref()).await?;
+                record_sent(db, &id, attempts, m.link.as_deref()).await?;
                 round.sent += 1;
             }
             Err(failure) => {
@@ -190,6 +226,15 @@ mod tests {
             "Approved.\n\nhttps://prm.example.com/deals/7\n"
         );
         assert_eq!(body_with_link("Hi.", None, "x"), "Hi.\n");
+    }
+
+    #[test]
+    fn message_ids_name_the_outbox_row() {
+        let from: Mailbox = "Trellis <prm@example.com>".parse().unwrap();
+        assert_eq!(
+            message_id("01a2-b3", &from),
+            "<01a2-b3@example.com>".to_string()
+        );
     }
 
     #[test]
