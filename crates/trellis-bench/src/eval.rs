@@ -25,6 +25,9 @@ pub struct Options {
     pub by_case: bool,
     /// Print this many mistakes at the flag.
     pub explain: usize,
+    /// Run the peers on the first this many queries only (brute force is
+    /// slow on large files); Trellis is shown on the same queries too.
+    pub peer_queries: Option<usize>,
 }
 
 struct Row {
@@ -149,27 +152,44 @@ pub fn run(o: &Options) -> ExitCode {
         row("Trellis, best threshold (chosen on the answers)", &best)
     );
 
-    let (ece, bins) = calibration(&results);
-    println!(
-        "\ncalibration of the scores of every candidate shown (up to five per query): expected calibration error {ece:.3}"
-    );
-    println!("| score | candidates | mean score | share that are the record |\n|---|---|---|---|");
-    for (lo, n, mean, observed) in bins {
-        println!(
-            "| {lo:.1}–{:.1} | {n} | {mean:.3} | {observed:.3} |",
-            lo + 0.1
-        );
-    }
-
     if o.by_case || o.explain > 0 {
         mistakes(o, &records, &queries, &found);
     }
 
+    let mut peer_input = o.queries.clone();
+    let _cleanup;
+    if let Some(p) = o
+        .peer_queries
+        .filter(|&p| p < queries.len() && !o.peers.is_empty())
+    {
+        let dir = std::env::temp_dir().join(format!("trellis-eval-{}", std::process::id()));
+        peer_input = dir.join("queries.csv");
+        if let Err(e) = first_lines(&o.queries, &peer_input, p + 1) {
+            eprintln!("error: cannot write {}: {e}", peer_input.display());
+            return ExitCode::FAILURE;
+        }
+        _cleanup = RemoveOnDrop(dir);
+        let subset = &results[..p];
+        println!(
+            "{}",
+            row(
+                &format!("Trellis at the flag, the peers' {p} queries"),
+                &quality(subset, o.threshold)
+            )
+        );
+        println!(
+            "{}",
+            row(
+                &format!("Trellis, best threshold, the peers' {p} queries"),
+                &best_threshold(subset)
+            )
+        );
+    }
     for script in &o.peers {
         let out = std::process::Command::new("python3")
             .arg(script)
             .arg(&o.records)
-            .arg(&o.queries)
+            .arg(&peer_input)
             .output();
         let peer: serde_json::Value = match out {
             Ok(out) if out.status.success() => match serde_json::from_slice(&out.stdout) {
@@ -210,7 +230,35 @@ pub fn run(o: &Options) -> ExitCode {
             f("p99_ms")
         );
     }
+    let (ece, bins) = calibration(&results);
+    println!(
+        "\ncalibration of the scores of every candidate shown (up to five per query): expected calibration error {ece:.3}"
+    );
+    println!("| score | candidates | mean score | share that are the record |\n|---|---|---|---|");
+    for (lo, n, mean, observed) in bins {
+        println!(
+            "| {lo:.1}–{:.1} | {n} | {mean:.3} | {observed:.3} |",
+            lo + 0.1
+        );
+    }
     ExitCode::SUCCESS
+}
+
+/// Copies the first `n` lines of a file (the header and `n - 1` rows; the
+/// files have no line breaks inside fields).
+fn first_lines(from: &Path, to: &Path, n: usize) -> std::io::Result<()> {
+    std::fs::create_dir_all(to.parent().unwrap_or(Path::new(".")))?;
+    let text = std::fs::read_to_string(from)?;
+    let head: Vec<&str> = text.lines().take(n).collect();
+    std::fs::write(to, head.join("\n") + "\n")
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// How well scores read as probabilities: candidates binned by score (ten

@@ -219,6 +219,9 @@ pub enum BenchCommand {
         /// Do not run the peers
         #[arg(long)]
         no_peer: bool,
+        /// Run the peers on the first this many queries only
+        #[arg(long)]
+        peer_queries: Option<usize>,
         /// Count the mistakes at the flag by the queries' `case` column
         #[arg(long)]
         by_case: bool,

@@ -114,9 +114,11 @@ pub fn offline(command: &Command) -> Option<ExitCode> {
             threshold,
             peer,
             no_peer,
+            peer_queries,
             by_case,
             explain,
         }) => Some(trellis_bench::eval::run(&trellis_bench::eval::Options {
+            peer_queries: *peer_queries,
             records: records.clone(),
             queries: queries.clone(),
             threshold: *threshold,
