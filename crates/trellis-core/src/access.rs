@@ -8,7 +8,35 @@
 //! - vendor admins design programs; every vendor user reads them; partners see
 //!   only the published versions of programs they are enrolled in.
 
-use crate::org::Role;
+use crate::org::{Role, TokenScope};
+
+/// The part of the API an operation belongs to, for token scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiArea {
+    /// Who am I: any valid token.
+    Me,
+    /// Managing tokens: only with `admin` (a narrower token must not mint a
+    /// wider one).
+    Tokens,
+    Deals,
+    Incentives,
+    Other,
+}
+
+/// Whether a token with `scopes` may make a request to `area` (`write`: any
+/// method but GET and HEAD). On top of this the user's role decides, as
+/// for any caller.
+pub fn scopes_permit(scopes: &[TokenScope], area: ApiArea, write: bool) -> bool {
+    let has = |s: TokenScope| scopes.contains(&s);
+    match area {
+        _ if has(TokenScope::Admin) => true,
+        ApiArea::Me => true,
+        ApiArea::Tokens => false,
+        ApiArea::Deals if has(TokenScope::Deals) => true,
+        ApiArea::Incentives if has(TokenScope::Incentives) => true,
+        _ => !write && has(TokenScope::Read),
+    }
+}
 
 /// The authenticated caller, as the policy needs to see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,5 +244,39 @@ mod tests {
         let ghost = who(Role::PartnerUser, None);
         assert!(!ghost.can_read_partner(MINE));
         assert_eq!(ghost.partner_scope(), PartnerScope::Only(String::new()));
+    }
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::*;
+    use TokenScope::*;
+
+    #[test]
+    fn scopes_allow_only_their_area() {
+        let cases = [
+            (&[Read][..], ApiArea::Other, false, true),
+            (&[Read], ApiArea::Deals, true, false),
+            (&[Read], ApiArea::Tokens, false, false),
+            (&[Read], ApiArea::Me, false, true),
+            (&[Deals], ApiArea::Deals, true, true),
+            (&[Deals], ApiArea::Deals, false, true),
+            (&[Deals], ApiArea::Other, false, false),
+            (&[Deals], ApiArea::Incentives, true, false),
+            (&[Deals, Read], ApiArea::Other, false, true),
+            (&[Deals, Read], ApiArea::Other, true, false),
+            (&[Incentives], ApiArea::Incentives, true, true),
+            (&[Incentives], ApiArea::Tokens, true, false),
+            (&[Admin], ApiArea::Tokens, true, true),
+            (&[Admin], ApiArea::Other, true, true),
+            (&[], ApiArea::Other, false, false),
+        ];
+        for (scopes, area, write, ok) in cases {
+            assert_eq!(
+                scopes_permit(scopes, area, write),
+                ok,
+                "{scopes:?} {area:?} {write}"
+            );
+        }
     }
 }

@@ -30,6 +30,24 @@ macro_rules! string_enum {
             }
         }
 
+        // By hand: the derive does not see the renames made inside a macro.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -75,6 +93,19 @@ string_enum!(
         Active = "active",
         Suspended = "suspended",
         Terminated = "terminated",
+    }
+);
+
+string_enum!(
+    /// What an API token may be used for: `read` (every read), `deals`
+    /// (deal registrations, accounts and conflict checks, read and write),
+    /// `incentives` (sales imports, calculations and statements, read and
+    /// write), `admin` (everything its user may do). A token holds one or more.
+    TokenScope {
+        Read = "read",
+        Deals = "deals",
+        Incentives = "incentives",
+        Admin = "admin",
     }
 );
 

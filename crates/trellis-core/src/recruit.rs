@@ -369,6 +369,7 @@ pub fn fit(program: &Program, a: &Application) -> Vec<ProfileFit> {
 /// Where a partnership stands (seed 002): four stages of a working
 /// relationship, and two states outside them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     Formation,

@@ -47,6 +47,9 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of Trellis's e-mail (default `Trellis <trellis@localhost>`).
     pub mail_from: String,
+    /// API requests a token may make per minute on one instance, in bursts
+    /// of up to ten seconds' worth (default 600; 0: no limit).
+    pub api_requests_per_minute: u32,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             trust_proxy_headers: false,
             smtp_url: None,
             mail_from: "Trellis <trellis@localhost>".into(),
+            api_requests_per_minute: 600,
         }
     }
 }
@@ -75,6 +79,7 @@ impl fmt::Debug for Config {
             .field("trust_proxy_headers", &self.trust_proxy_headers)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("mail_from", &self.mail_from)
+            .field("api_requests_per_minute", &self.api_requests_per_minute)
             .finish()
     }
 }
@@ -127,6 +132,7 @@ struct FileConfig {
     trust_proxy_headers: Option<bool>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    api_requests_per_minute: Option<u32>,
 }
 
 impl Config {
@@ -155,6 +161,7 @@ impl Config {
             set(&mut c.trust_proxy_headers, f.trust_proxy_headers);
             c.smtp_url = f.smtp_url.or(c.smtp_url);
             set(&mut c.mail_from, f.mail_from);
+            set(&mut c.api_requests_per_minute, f.api_requests_per_minute);
         }
         let var = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
         set(&mut c.database_url, var("TRELLIS_DATABASE_URL"));
@@ -166,6 +173,12 @@ impl Config {
         set(&mut c.log, var("TRELLIS_LOG"));
         c.smtp_url = var("TRELLIS_SMTP_URL").or(c.smtp_url);
         set(&mut c.mail_from, var("TRELLIS_MAIL_FROM"));
+        if let Some(v) = var("TRELLIS_API_REQUESTS_PER_MINUTE") {
+            c.api_requests_per_minute = v.trim().parse().map_err(|_| ConfigError::Invalid {
+                key: "TRELLIS_API_REQUESTS_PER_MINUTE".into(),
+                message: format!("'{v}' is not a whole number of requests (0 for no limit)"),
+            })?;
+        }
         if let Some(v) = var("TRELLIS_TRUST_PROXY_HEADERS") {
             c.trust_proxy_headers = match v.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" => true,

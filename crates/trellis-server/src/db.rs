@@ -139,6 +139,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/portable/0009_search_names.sql"),
         step: Some(Step::SearchNames),
     },
+    Migration {
+        version: 10,
+        name: "token scopes",
+        sqlite: include_str!("../migrations/portable/0010_token_scopes.sql"),
+        postgres: include_str!("../migrations/portable/0010_token_scopes.sql"),
+        step: None,
+    },
 ];
 
 /// A shared handle to the database.

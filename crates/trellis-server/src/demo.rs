@@ -257,6 +257,14 @@ async fn load_programs(app: &App, who: &Principal, actor: &Actor) -> AppResult<(
             level: level.map(str::to_string),
         };
         app::programs::enroll(app, who, actor, &partner, program, &body).await?;
+        // Established partners went through onboarding long ago; the one
+        // still in formation works through its checklist in the demo.
+        if partner.stage != trellis_core::recruit::Stage::Formation {
+            let open = app::onboarding::get(app, &partner.id).await?.tasks;
+            for t in open.iter().filter(|t| t.done_at.is_none()) {
+                app::onboarding::tick(app, who, actor, &partner, &t.task_id, true).await?;
+            }
+        }
     }
     Ok(())
 }

@@ -48,6 +48,19 @@ pub enum Command {
     },
     /// Apply database migrations and exit
     Migrate,
+    /// Back up the database while Trellis serves it (SQLite: VACUUM INTO; PostgreSQL: pg_dump)
+    Backup {
+        /// The backup file to write (must not exist)
+        dest: PathBuf,
+    },
+    /// Restore a backup into the database (stop Trellis first)
+    Restore {
+        /// A file written by `trellis backup`
+        src: PathBuf,
+        /// Overwrite a database that already holds data
+        #[arg(long)]
+        replace: bool,
+    },
     /// Print the OpenAPI document of the API
     ExportOpenapi,
     /// Manage users
@@ -56,6 +69,9 @@ pub enum Command {
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Create partners and enroll them in programs
+    #[command(subcommand)]
+    Partner(PartnerCommand),
     /// Check a program definition or compute its partner economics
     #[command(subcommand)]
     Program(ProgramCommand),
@@ -115,9 +131,59 @@ pub enum IncentivesCommand {
 }
 
 #[derive(Subcommand)]
+pub enum PartnerCommand {
+    /// Create a partner organisation and print its slug and id
+    Create {
+        /// The organisation's name
+        #[arg(long)]
+        name: String,
+        /// URL-safe id (default: made from the name)
+        #[arg(long)]
+        slug: Option<String>,
+        /// Partner type label, e.g. reseller
+        #[arg(long = "type")]
+        partner_type: String,
+        /// Region label, e.g. dach
+        #[arg(long)]
+        region: String,
+        /// ISO 3166-1 alpha-2 country code
+        #[arg(long)]
+        country: String,
+        /// prospect (default), onboarding, active, suspended or terminated
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        website: Option<String>,
+        /// The e-mail of the vendor user who manages the partner
+        #[arg(long)]
+        channel_manager: Option<String>,
+    },
+    /// Enroll a partner in a published program (or change its type, segment or level there)
+    Enroll {
+        /// The partner's slug
+        #[arg(long)]
+        partner: String,
+        /// The program's id (`[program].id`)
+        #[arg(long)]
+        program: String,
+        /// One of the program's partner types
+        #[arg(long = "type")]
+        partner_type: String,
+        /// One of the program's segments
+        #[arg(long)]
+        segment: String,
+        /// A tier or track of the program
+        #[arg(long)]
+        level: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum ImportCommand {
     /// The vendor's accounts: external_id,name,domain,country,city,owner,house
     Accounts { file: PathBuf },
+    /// Partners, optionally each enrolled in a program (see docs/operations.md for the columns)
+    Partners { file: PathBuf },
     /// Deal registrations of one partner, each submitted (see docs/deals.md for the columns)
     Deals {
         file: PathBuf,
@@ -131,6 +197,10 @@ pub enum ImportCommand {
         /// What to do with a SKU in no published program's catalogue: reject (default) or hold
         #[arg(long, default_value = "reject")]
         unknown_skus: String,
+        /// A column of the file under Trellis's name: FILE_COLUMN=COLUMN (repeatable),
+        /// e.g. --map txn_id=transaction_id --map reseller=partner
+        #[arg(long = "map", value_name = "FILE_COLUMN=COLUMN")]
+        map: Vec<String>,
     },
     /// FX rates: from_currency,to_currency,valid_from,rate
     Fx { file: PathBuf },
@@ -332,6 +402,12 @@ pub enum TokenCommand {
         email: String,
         #[arg(long, default_value = "cli")]
         name: String,
+        /// What it may be used for: read, deals, incentives or admin (repeatable; default admin)
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Its last day, YYYY-MM-DD (default: a year from today)
+        #[arg(long)]
+        expires_on: Option<String>,
     },
     /// Revoke a token by id
     Revoke {

@@ -11,7 +11,7 @@ use super::{seller_matters, Group};
 use crate::program::Program;
 use crate::segment::{self, SegmentError};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// Why lines could not be folded.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -37,7 +37,9 @@ pub struct Scope<'a> {
     pub bounds: Vec<u32>,
     /// Days read: the year before and the period, each `[from, to)`.
     pub days: [(u32, u32); 2],
-    pub approved_deals: &'a HashSet<String>,
+    /// Approved and won deal registrations: id → the partner that
+    /// registered it. A sale counts as registered only for that partner.
+    pub approved_deals: &'a HashMap<String, String>,
     /// Sellers are kept apart only where a SPIF credits them.
     pub program: &'a Program,
 }
@@ -142,10 +144,24 @@ pub fn fold<'a>(blobs: &'a [Vec<u8>], scope: &Scope) -> Result<Folded<'a>, FoldE
     let mut local: HashMap<(u64, u64, u64), Acc, foldhash::fast::RandomState> = HashMap::default();
     for blob in blobs {
         let mut f = segment::Facts::read(blob)?;
-        let deals: Vec<Option<&str>> = f
+        // For each deal of the segment, the index (in the segment's partner
+        // dictionary) of the partner whose approved registration it is.
+        let partner_index: HashMap<&str, u32> = f
+            .partners
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (*p, i as u32))
+            .collect();
+        let deal_owner: Vec<u32> = f
             .deals
             .iter()
-            .map(|d| scope.approved_deals.contains(*d).then_some(*d))
+            .map(|d| {
+                scope
+                    .approved_deals
+                    .get(*d)
+                    .and_then(|owner| partner_index.get(owner.as_str()).copied())
+                    .unwrap_or(u32::MAX)
+            })
             .collect();
         let seller_skus: Vec<bool> = f
             .skus
@@ -168,7 +184,7 @@ pub fn fold<'a>(blobs: &'a [Vec<u8>], scope: &Scope) -> Result<Folded<'a>, FoldE
                 .saturating_sub(1) as u32;
             let deal = x
                 .deal
-                .filter(|d| deals[*d as usize].is_some())
+                .filter(|d| deal_owner[*d as usize] == x.partner)
                 .unwrap_or(u32::MAX);
             let seller = x
                 .seller

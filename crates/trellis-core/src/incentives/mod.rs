@@ -24,10 +24,11 @@ pub mod fold;
 pub mod fx;
 pub mod lines;
 
-use crate::program::model::{IncentiveEligibility, Program, RebateBasis, SpifCredit};
+use crate::program::model::{Floor, IncentiveEligibility, Program, RebateBasis, SpifCredit};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use toml::Spanned;
 
 /// One sales-out line, already validated and converted.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,9 +177,9 @@ pub fn seller_matters(program: &Program, sku: &str) -> bool {
         .map(|p| p.family.as_str());
     program.incentives.spifs.iter().any(|s| {
         s.credit == SpifCredit::Seller
-            && (s.eligible.skus.is_empty() || s.eligible.skus.iter().any(|x| x == sku))
+            && (s.eligible.skus.is_empty() || s.eligible.skus.iter().any(|x| x.get_ref() == sku))
             && (s.eligible.families.is_empty()
-                || fam.is_some_and(|f| s.eligible.families.iter().any(|x| x == f)))
+                || fam.is_some_and(|f| s.eligible.families.iter().any(|x| x.get_ref() == f)))
     })
 }
 
@@ -192,6 +193,10 @@ pub fn bucket<'b>(boundaries: &'b [String], date: &str) -> Option<&'b str> {
 /// What the rules need to know of a partner.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PartnerFacts {
+    /// The partner's slug and name, carried onto its statement.
+    pub slug: String,
+    pub name: String,
+    /// Its type in the program (its enrollment's, else its own).
     pub partner_type: String,
     pub segment: Option<String>,
     pub level: Option<String>,
@@ -346,6 +351,8 @@ pub struct Line {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Statement {
     pub partner_id: String,
+    pub partner_slug: String,
+    pub partner_name: String,
     pub period: String,
     pub lines: Vec<Line>,
     pub total: Decimal,
@@ -378,8 +385,8 @@ fn eligible(
     sale: &Group,
     fam: &HashMap<String, String>,
 ) -> bool {
-    let any = |list: &[String], v: Option<&str>| {
-        list.is_empty() || v.is_some_and(|v| list.iter().any(|x| x == v))
+    let any = |list: &[Spanned<String>], v: Option<&str>| {
+        list.is_empty() || v.is_some_and(|v| list.iter().any(|x| x.get_ref() == v))
     };
     any(&e.partner_types, Some(&who.partner_type))
         && any(&e.segments, who.segment.as_deref())
@@ -389,8 +396,8 @@ fn eligible(
 }
 
 fn partner_applies(e: &IncentiveEligibility, who: &PartnerFacts) -> bool {
-    let any = |list: &[String], v: Option<&str>| {
-        list.is_empty() || v.is_some_and(|v| list.iter().any(|x| x == v))
+    let any = |list: &[Spanned<String>], v: Option<&str>| {
+        list.is_empty() || v.is_some_and(|v| list.iter().any(|x| x.get_ref() == v))
     };
     any(&e.partner_types, Some(&who.partner_type))
         && any(&e.segments, who.segment.as_deref())
@@ -519,7 +526,9 @@ pub fn calculate_groups(
                     rate_pct: *rate,
                 });
             }
-            if counted.is_empty() && !r.growth {
+            // A rule with nothing to count this period has no line (a
+            // growth rebate's decline shows as a line only with sales).
+            if counted.is_empty() {
                 continue;
             }
             let what = if r.growth {
@@ -639,11 +648,21 @@ pub fn calculate_groups(
                     continue;
                 }
                 let revenue: Decimal = counted.iter().map(|x| x.revenue).sum();
-                let amount = cents(revenue.max(Decimal::ZERO) * r.rate_pct / hundred);
-                let what = if kind == LineKind::FundAccrual {
-                    "accrued to your market development fund"
-                } else {
-                    "on revenue from approved registered deals"
+                let clawback = r.floor == Floor::None && revenue < Decimal::ZERO;
+                let floored = match r.floor {
+                    Floor::Zero => revenue.max(Decimal::ZERO),
+                    Floor::None => revenue,
+                };
+                let amount = cents(floored * r.rate_pct / hundred);
+                let what = match (kind, clawback) {
+                    (LineKind::FundAccrual, false) => "accrued to your market development fund",
+                    (LineKind::FundAccrual, true) => {
+                        "taken back from your market development fund: returns outweighed sales"
+                    }
+                    (_, false) => "on revenue from your own approved or won deal registrations",
+                    (_, true) => {
+                        "taken back: returns on your own registered deals outweighed their sales"
+                    }
                 };
                 lines.push(Line {
                     rule: r.id.get_ref().clone(),
@@ -676,6 +695,8 @@ pub fn calculate_groups(
             .sum();
         out.push(Statement {
             partner_id: pid.to_string(),
+            partner_slug: who.slug.clone(),
+            partner_name: who.name.clone(),
             period: period.label.clone(),
             lines,
             total,
@@ -881,6 +902,54 @@ rate_pct = 2
             d("10000.00"),
             "10,000 more this quarter reaches 4 %"
         );
+    }
+
+    #[test]
+    fn a_rule_with_nothing_to_count_has_no_line() {
+        // Only AI sales this quarter, cloud sales a year earlier: the cloud
+        // rebates (the growth one too) count nothing and print nothing.
+        let sales = [
+            sale("y1", "2026-02-01", "CL-1", "1", "50000"),
+            sale("t1", "2027-03-15", "AI-1", "1", "100"),
+        ];
+        let s = q1(&sales);
+        let rules: Vec<&str> = s.lines.iter().map(|l| l.rule.as_str()).collect();
+        assert_eq!(rules, ["mdf"], "{:?}", s.lines);
+        assert!(s.lines.iter().all(|l| l.transactions > 0));
+    }
+
+    #[test]
+    fn a_net_negative_period_pays_nothing_or_claws_back_as_configured() {
+        let mut ret = sale("t1", "2027-02-01", "CL-1", "-2", "1000");
+        ret.deal_id = Some("deal-1".into());
+        let mut back = sale("t2", "2027-02-02", "CL-1", "1", "500");
+        back.deal_id = Some("deal-1".into());
+        let sales = [ret, back];
+        // Default floor: zero.
+        let s = q1(&sales);
+        assert_eq!(line(&s, "dr").amount, d("0.00"));
+        assert_eq!(line(&s, "mdf").amount, d("0.00"));
+        // floor = "none": 3 % and 2 % of −1,500 are taken back.
+        let src = RULES
+            .replace(
+                "id = \"dr\"\nrate_pct = 3",
+                "id = \"dr\"\nrate_pct = 3\nfloor = \"none\"",
+            )
+            .replace(
+                "id = \"mdf\"\nrate_pct = 2",
+                "id = \"mdf\"\nrate_pct = 2\nfloor = \"none\"",
+            );
+        assert_eq!(src.matches("floor").count(), 2);
+        let p = parse(&src).unwrap();
+        let s = calculate(&p, &Period::parse("2027-Q1").unwrap(), &facts(), &sales).remove(0);
+        assert_eq!(line(&s, "dr").amount, d("-45.00"));
+        assert!(
+            line(&s, "dr").explanation.contains("taken back"),
+            "{}",
+            line(&s, "dr").explanation
+        );
+        assert_eq!(line(&s, "mdf").amount, d("-30.00"));
+        assert_eq!(s.funds, d("-30.00"));
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub const CODES: &[&str] = &[
     "overlapping-tiers",
     "unknown-reference",
     "duplicate-id",
+    "incentive-bands-out-of-order",
+    "incentive-window-empty",
+    "incentive-negative-amount",
 ];
 
 struct Checker<'a> {
@@ -98,6 +101,7 @@ pub fn check(p: &Program, src: &str) -> Vec<Finding> {
     fulfillment_heavy(&mut c, p);
     negative_economics(&mut c, p);
     tiers(&mut c, p);
+    incentive_rules(&mut c, p);
     c.findings.sort_by(|a, b| {
         (a.location.line, a.location.column, a.code).cmp(&(
             b.location.line,
@@ -590,4 +594,172 @@ fn harder(upper: &Level, lower: &Level) -> bool {
         return false;
     }
     strictly || uc.len() > lc.len()
+}
+
+/// Incentive rules decide money, so a typo must not pass silently: every SKU,
+/// family, partner type, segment and level a rule names must exist, bands
+/// must rise, windows must not end before they start, amounts must not be
+/// negative, and rule ids (the statement lines' names) must be unique.
+fn incentive_rules(c: &mut Checker, p: &Program) {
+    let inc = &p.incentives;
+    fn names(ids: Vec<&str>) -> BTreeSet<&str> {
+        ids.into_iter().collect()
+    }
+    let skus = names(
+        p.products
+            .iter()
+            .map(|x| x.sku.get_ref().as_str())
+            .collect(),
+    );
+    let families = names(
+        p.products
+            .iter()
+            .map(|x| x.family.as_str())
+            .filter(|f| !f.is_empty())
+            .collect(),
+    );
+    let types = names(
+        p.partner_types
+            .iter()
+            .map(|x| x.id.get_ref().as_str())
+            .collect(),
+    );
+    let segments = names(p.segments.iter().map(|x| x.id.get_ref().as_str()).collect());
+    let levels = names(
+        p.tiers
+            .iter()
+            .chain(&p.tracks)
+            .map(|x| x.id.get_ref().as_str())
+            .collect(),
+    );
+    let rules: Vec<(&Spanned<String>, &super::model::IncentiveEligibility)> = inc
+        .rebates
+        .iter()
+        .map(|r| (&r.id, &r.eligible))
+        .chain(inc.spifs.iter().map(|r| (&r.id, &r.eligible)))
+        .chain(
+            inc.deal_registration_uplifts
+                .iter()
+                .map(|r| (&r.id, &r.eligible)),
+        )
+        .chain(inc.fund_accruals.iter().map(|r| (&r.id, &r.eligible)))
+        .collect();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (id, e) in &rules {
+        let (rule, span) = id_of(id);
+        if let Some(first) = seen.get(rule) {
+            let line = c.lines.location(*first).line;
+            let msg = format!("incentive rule `{rule}` is already defined at line {line}; statement lines are named by rule id");
+            c.at("duplicate-id", Severity::Error, span, msg);
+        } else {
+            seen.insert(rule, span.start);
+        }
+        for (list, known, what) in [
+            (&e.skus, &skus, "SKU of [[products]]"),
+            (&e.families, &families, "product family of [[products]]"),
+            (&e.partner_types, &types, "partner type"),
+            (&e.segments, &segments, "segment"),
+            (&e.levels, &levels, "tier or track"),
+        ] {
+            for x in list
+                .iter()
+                .filter(|x| !known.contains(x.get_ref().as_str()))
+            {
+                let hint = if known.is_empty() {
+                    "none are defined".to_string()
+                } else {
+                    format!(
+                        "known: {}",
+                        known.iter().copied().collect::<Vec<_>>().join(", ")
+                    )
+                };
+                c.at(
+                    "unknown-reference",
+                    Severity::Error,
+                    x.span(),
+                    format!(
+                        "incentive rule `{rule}` is limited to `{}`, which is not a {what} ({hint}), so it would never pay",
+                        x.get_ref()
+                    ),
+                );
+            }
+        }
+    }
+    let negative = |c: &mut Checker, id: &Spanned<String>, what: &str, v: Option<Decimal>| {
+        if let Some(v) = v.filter(|v| *v < Decimal::ZERO) {
+            c.at(
+                "incentive-negative-amount",
+                Severity::Error,
+                id.span(),
+                format!(
+                    "incentive rule `{}`: {what} is {v}; amounts and rates are never negative (returns already count against sales)",
+                    id.get_ref()
+                ),
+            );
+        }
+    };
+    for r in &inc.rebates {
+        for (i, pair) in r.bands.windows(2).enumerate() {
+            if pair[1].from <= pair[0].from {
+                c.at(
+                    "incentive-bands-out-of-order",
+                    Severity::Error,
+                    r.id.span(),
+                    format!(
+                        "rebate `{}`: band {} starts at {}, which is not above band {} at {}; list bands from the lowest `from` up",
+                        r.id.get_ref(),
+                        i + 2,
+                        pair[1].from,
+                        i + 1,
+                        pair[0].from
+                    ),
+                );
+            }
+        }
+        if r.bands.is_empty() {
+            c.at(
+                "incentive-bands-out-of-order",
+                Severity::Error,
+                r.id.span(),
+                format!(
+                    "rebate `{}` has no bands, so it would never pay",
+                    r.id.get_ref()
+                ),
+            );
+        }
+        for (i, b) in r.bands.iter().enumerate() {
+            negative(c, &r.id, &format!("band {} `from`", i + 1), Some(b.from));
+            negative(
+                c,
+                &r.id,
+                &format!("band {} `rate_pct`", i + 1),
+                Some(b.rate_pct),
+            );
+        }
+        negative(c, &r.id, "`cap`", r.cap);
+    }
+    for s in &inc.spifs {
+        if s.to < s.from {
+            c.at(
+                "incentive-window-empty",
+                Severity::Error,
+                s.id.span(),
+                format!(
+                    "SPIF `{}` ends on {} before it starts on {}, so it would never pay",
+                    s.id.get_ref(),
+                    s.to,
+                    s.from
+                ),
+            );
+        }
+        negative(c, &s.id, "`per_unit`", s.per_unit);
+        negative(c, &s.id, "`per_deal`", s.per_deal);
+    }
+    for r in inc
+        .deal_registration_uplifts
+        .iter()
+        .chain(&inc.fund_accruals)
+    {
+        negative(c, &r.id, "`rate_pct`", Some(r.rate_pct));
+    }
 }

@@ -146,16 +146,21 @@ pub struct Product {
 #[serde(deny_unknown_fields)]
 pub struct IncentiveEligibility {
     #[serde(default)]
-    pub skus: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub skus: Vec<Spanned<String>>,
     #[serde(default)]
-    pub families: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub families: Vec<Spanned<String>>,
     #[serde(default)]
-    pub partner_types: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub partner_types: Vec<Spanned<String>>,
     #[serde(default)]
-    pub segments: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub segments: Vec<Spanned<String>>,
     /// Tier or track ids.
     #[serde(default)]
-    pub levels: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub levels: Vec<Spanned<String>>,
 }
 
 /// How bands apply.
@@ -242,6 +247,17 @@ pub struct Spif {
     pub eligible: IncentiveEligibility,
 }
 
+/// What a period whose returns outweigh its sales earns under a rate rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Floor {
+    /// Nothing: a net-negative period pays zero (the default).
+    #[default]
+    Zero,
+    /// A negative amount: the rate is clawed back on the net returns.
+    None,
+}
+
 /// A percentage of eligible revenue (deal-registration uplift, fund accrual).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -252,6 +268,10 @@ pub struct RateRule {
     pub rate_pct: Decimal,
     #[serde(default)]
     pub eligible: IncentiveEligibility,
+    /// `zero` (default): a net-negative period earns nothing; `none`: it
+    /// claws the rate back on the net returns.
+    #[serde(default)]
+    pub floor: Floor,
 }
 
 /// The incentive rules of a program.

@@ -93,6 +93,12 @@ fn each_code_has_a_variant_that_triggers_only_it() {
         ),
         ("unknown-reference", vec![("benefits = [\"deal-reg-uplift\"]", "benefits = [\"deal-reg-upl1ft\"]")]),
         ("duplicate-id", vec![("id = \"rival-cloud\"", "id = \"reseller\"")]),
+        (
+            "incentive-bands-out-of-order",
+            vec![("{ from = 100000, rate_pct = 2 }, { from = 250000, rate_pct = 4 }", "{ from = 250000, rate_pct = 2 }, { from = 100000, rate_pct = 4 }")],
+        ),
+        ("incentive-window-empty", vec![("to = \"2027-03-31\"", "to = \"2027-01-31\"")]),
+        ("incentive-negative-amount", vec![("per_unit = 50", "per_unit = -50")]),
     ];
     let covered: BTreeSet<&str> = cases.iter().map(|(c, _)| *c).collect();
     assert_eq!(
@@ -189,4 +195,59 @@ fn incentive_rules_name_real_elements() {
     let p = parse(EXAMPLE).unwrap();
     assert_eq!(p.incentives.rebates.len(), 2);
     assert_eq!(p.products.len(), 4);
+}
+
+/// Each typo in an incentive rule is a finding at the typo (issue 19: a
+/// what-if with such typos silently moved a quarter by millions).
+#[test]
+fn incentive_rule_typos_are_findings_at_their_place() {
+    for (from, to, at) in [
+        (
+            "eligible = { skus = [\"AUR-AI-1\"] }",
+            "eligible = { skus = [\"AUR-AI-2\"] }",
+            "AUR-AI-2",
+        ),
+        (
+            "families = [\"cloud\", \"ai\"]",
+            "families = [\"cloud\", \"a1\"]",
+            "a1",
+        ),
+        (
+            "partner_types = [\"reseller\"], families",
+            "partner_types = [\"resellers\"], families",
+            "resellers",
+        ),
+        (
+            "eligible = { families = [\"cloud\", \"ai\"] }",
+            "eligible = { segments = [\"dach-smb\"] }",
+            "dach-smb",
+        ),
+        (
+            "eligible = { skus = [\"AUR-AI-1\"] }",
+            "eligible = { levels = [\"platinum\"] }",
+            "platinum",
+        ),
+    ] {
+        let src = variant(&[(from, to)]);
+        let p = parse(&src).unwrap();
+        let found = check(&p, &src);
+        assert_eq!(found.len(), 1, "{to}: {found:?}");
+        let f = &found[0];
+        assert_eq!(f.code, "unknown-reference", "{to}");
+        assert!(f.message.contains(at), "{to}: {}", f.message);
+        let line = src.lines().nth(f.location.line - 1).unwrap();
+        assert_eq!(
+            &line[f.location.column - 1..f.location.column + at.len()],
+            format!("\"{at}"),
+            "{to}: points at the name"
+        );
+    }
+    // Two rules with one id, and a negative rate.
+    let src = variant(&[
+        ("id = \"mdf-accrual\"", "id = \"registered-deals\""),
+        ("rate_pct = 3\n", "rate_pct = -3\n"),
+    ]);
+    let p = parse(&src).unwrap();
+    let codes: Vec<&str> = check(&p, &src).iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["incentive-negative-amount", "duplicate-id"]);
 }

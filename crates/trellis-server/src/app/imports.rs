@@ -281,3 +281,158 @@ pub async fn deals(
     app.matcher.sync(&app.db).await?;
     Ok(by_status)
 }
+
+const PARTNER_COLUMNS: &[&str] = &[
+    "name",
+    "slug",
+    "partner_type",
+    "region",
+    "country",
+    "status",
+    "website",
+    "channel_manager",
+    "program",
+    "program_partner_type",
+    "segment",
+    "level",
+];
+
+/// Imports partners (the command line: `trellis import partners`), each
+/// enrolled in a published program when the line names one: all lines are
+/// checked first (fields, slugs new and unique in the file, channel managers
+/// known, the enrollment against the program's version in force), then the
+/// file is written in one transaction, or not at all.
+pub async fn partners(
+    app: &App,
+    who: &Principal,
+    actor: &Actor,
+    source: &str,
+    text: &str,
+) -> AppResult<Vec<Partner>> {
+    use crate::store::{partners as partner_store, users};
+    use trellis_core::program::{self, Program};
+    if !who.can_create_partner() {
+        return Err(AppError::forbidden("only vendor users can create partners"));
+    }
+    let rows = read(source, text, PARTNER_COLUMNS, |_| false)?;
+    let mut programs: BTreeMap<String, Option<Program>> = BTreeMap::new();
+    let mut slugs: BTreeMap<String, u64> = BTreeMap::new();
+    let mut valid = Vec::new();
+    let mut problems = Vec::new();
+    for (line, row) in &rows {
+        let mut here: Vec<String> = Vec::new();
+        let manager = match opt(row, "channel_manager") {
+            None => None,
+            Some(email) => match users::by_email(&app.db, &email).await? {
+                Some(u) if u.role.is_vendor() => Some(u.id),
+                _ => {
+                    here.push(format!(
+                        "channel_manager: {email} is not a vendor user (invite them first)"
+                    ));
+                    None
+                }
+            },
+        };
+        let body = super::partners::CreatePartner {
+            name: opt(row, "name").unwrap_or_default(),
+            slug: opt(row, "slug"),
+            partner_type: opt(row, "partner_type").unwrap_or_default(),
+            region: opt(row, "region").unwrap_or_default(),
+            country: opt(row, "country").unwrap_or_default(),
+            status: opt(row, "status"),
+            website: opt(row, "website"),
+            channel_manager_id: manager,
+        };
+        let new = match body.validate(who) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                here.extend(e.0.iter().map(|e| format!("{}: {}", e.field, e.message)));
+                None
+            }
+        };
+        if let Some(n) = &new {
+            if let Some(first) = slugs.get(&n.slug) {
+                here.push(format!("slug: {} is already used at line {first}", n.slug));
+            } else if partner_store::get_by_slug(&app.db, &n.slug)
+                .await?
+                .is_some()
+            {
+                here.push(format!(
+                    "slug: a partner with slug {} already exists",
+                    n.slug
+                ));
+            }
+            slugs.entry(n.slug.clone()).or_insert(*line);
+        }
+        let enrollment = match opt(row, "program") {
+            None => {
+                for c in ["program_partner_type", "segment", "level"] {
+                    if opt(row, c).is_some() {
+                        here.push(format!("{c}: needs a program to enroll in"));
+                    }
+                }
+                None
+            }
+            Some(slug) => {
+                if !programs.contains_key(&slug) {
+                    let p = match super::programs::published_program(&app.db, &slug).await {
+                        Ok((_, p)) => Some(p),
+                        Err(AppError::NotFound(_)) => None,
+                        Err(e) => return Err(e),
+                    };
+                    programs.insert(slug.clone(), p);
+                }
+                let ty = opt(row, "program_partner_type")
+                    .or_else(|| opt(row, "partner_type"))
+                    .unwrap_or_default();
+                let segment = opt(row, "segment").unwrap_or_default();
+                let level = opt(row, "level");
+                match &programs[&slug] {
+                    None => {
+                        here.push(format!("program: no published program {slug}"));
+                        None
+                    }
+                    Some(p) => {
+                        match program::check_enrollment(p, &ty, &segment, level.as_deref()) {
+                            Ok(()) => Some((slug, ty, segment, level)),
+                            Err(e) => {
+                                here.extend(
+                                    e.0.iter().map(|e| format!("{}: {}", e.field, e.message)),
+                                );
+                                None
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        match new {
+            Some(n) if here.is_empty() => valid.push((n, enrollment)),
+            _ => problems.push(format!("{source}:{line}: {}", here.join("; "))),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Rejected(problems).into());
+    }
+    let mut tx = app.db.begin_write().await?;
+    let mut out = Vec::with_capacity(valid.len());
+    for (new, enrollment) in &valid {
+        let partner = super::partners::insert(&mut tx, actor, new).await?;
+        if let Some((slug, ty, segment, level)) = enrollment {
+            let p = programs[slug].as_ref().expect("checked above");
+            super::programs::enroll_in(
+                &mut tx,
+                actor,
+                &partner.id,
+                p,
+                ty,
+                segment,
+                level.as_deref(),
+            )
+            .await?;
+        }
+        out.push(partner);
+    }
+    tx.commit().await?;
+    Ok(out)
+}

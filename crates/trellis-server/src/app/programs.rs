@@ -149,20 +149,9 @@ fn detail(v: Version) -> AppResult<VersionDetail> {
     })
 }
 
-/// Program versions are for vendor users; partners read their programs
-/// through their enrollments.
-pub fn vendor_only(who: &Principal) -> AppResult<()> {
-    if who.can_read_program_versions() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(
-            "program versions are for vendor users; partners read their programs under /api/v1/partners/{id}/programs",
-        ))
-    }
-}
-
-/// For a program named by the caller: those who may not read program
-/// versions (partners) get "not found", as if it did not exist.
+/// Programs and their versions are for vendor users: others (partners, who
+/// read their programs through their enrollments) get "not found", as if
+/// there were none.
 pub fn visible_to(who: &Principal) -> AppResult<()> {
     if who.can_read_program_versions() {
         Ok(())
@@ -184,7 +173,7 @@ pub fn admin_only(who: &Principal) -> AppResult<()> {
 
 /// Every program with its version in force and its newest version.
 pub async fn list(app: &App, who: &Principal) -> AppResult<Vec<ProgramSummary>> {
-    vendor_only(who)?;
+    visible_to(who)?;
     Ok(store::list(&app.db).await?)
 }
 
@@ -233,7 +222,7 @@ pub async fn source(app: &App, who: &Principal, slug: &str, number: i64) -> AppR
 
 /// Checks a source without saving it.
 pub fn validate(who: &Principal, src: String) -> AppResult<Report> {
-    vendor_only(who)?;
+    visible_to(who)?;
     Ok(Report::of(&check(src)?))
 }
 
@@ -399,6 +388,16 @@ pub async fn publish(
         &now,
     )
     .await?;
+    // Partners already enrolled are offered the tasks the new version's
+    // plan adds for their type.
+    for (partner_id, partner_type) in store::enrolled_in(&mut tx, slug).await? {
+        onboarding::add_plan(
+            &mut tx,
+            &partner_id,
+            checked.program.onboarding_for(&partner_type),
+        )
+        .await?;
+    }
     let after = store::version_in(&mut tx, slug, number).await?;
     audit::changed(&mut tx, actor, "program.publish", &v.meta, &after.meta).await?;
     tx.commit().await?;
@@ -576,17 +575,14 @@ pub async fn enroll(
         level,
     )
     .await?;
-    // A partnership in formation gets the program's onboarding checklist
-    // for its type (tasks already there are kept).
-    if partner.stage == trellis_core::recruit::Stage::Formation {
-        onboarding::add_plan(&mut tx, &partner.id, p.onboarding_for(partner_type)).await?;
-    }
     tx.commit().await?;
     Ok(e)
 }
 
 /// Enrolls a partner inside a transaction (approving an application
-/// enrolls the new partner with everything else it does), audited.
+/// enrolls the new partner with everything else it does), audited. The
+/// partner gets the program's onboarding plan for its type, whatever its
+/// stage (tasks it already has are kept).
 pub(crate) async fn enroll_in(
     tx: &mut Tx,
     actor: &Actor,
@@ -603,6 +599,7 @@ pub(crate) async fn enroll_in(
     let before = store::enrollment_in(tx, partner_id, &program_id).await?;
     let after =
         store::upsert_enrollment(tx, partner_id, &program_id, partner_type, segment, level).await?;
+    onboarding::add_plan(tx, partner_id, p.onboarding_for(partner_type)).await?;
     let json = |e: &Enrollment| serde_json::json!({"program": e.program, "partner_type": e.partner_type, "segment": e.segment, "level": e.level});
     audit::record(
         tx,

@@ -369,9 +369,16 @@ async fn approve(
     )
     .await?;
     if let Some(p) = program {
-        onboarding::add_plan(tx, &partner.id, p.onboarding_for(&a.partner_type)).await?;
-        if let Some(segment) = a.segments.first() {
-            programs::enroll_in(tx, actor, &partner.id, p, &a.partner_type, segment, None).await?;
+        // Enrolling adds the plan; without a segment to enroll in, the plan
+        // is added on its own.
+        match a.segments.first() {
+            Some(segment) => {
+                programs::enroll_in(tx, actor, &partner.id, p, &a.partner_type, segment, None)
+                    .await?;
+            }
+            None => {
+                onboarding::add_plan(tx, &partner.id, p.onboarding_for(&a.partner_type)).await?;
+            }
         }
     }
     let (_, token) = users::invite_in(

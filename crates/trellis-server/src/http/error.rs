@@ -71,8 +71,9 @@ pub enum ApiError {
     },
     /// 413: body too large (the limit in bytes).
     TooLarge(usize),
-    /// 415: not JSON.
-    UnsupportedMediaType,
+    /// 415: a body in a media type the operation does not read (what to
+    /// send instead).
+    UnsupportedMediaType(&'static str),
     /// 422: fields failed validation.
     Validation(FieldErrors),
     /// 422: a program source does not parse (`program-invalid`) or has
@@ -136,11 +137,11 @@ impl ApiError {
                 "Program not accepted",
                 detail.clone(),
             ),
-            ApiError::UnsupportedMediaType => (
+            ApiError::UnsupportedMediaType(what) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "Unsupported media type",
-                "send the body as application/json".into(),
+                (*what).into(),
             ),
             ApiError::Validation(errs) => (
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -3,13 +3,15 @@
 
 use super::error::ApiError;
 use super::AppState;
+use crate::app::tokens::Refused;
 use crate::store::users::User;
 use crate::store::Actor;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::{header, request::Parts, StatusCode};
+use axum::http::{header, request::Parts, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use trellis_core::access::Principal;
+use trellis_core::access::{scopes_permit, ApiArea};
 use trellis_core::FieldError;
 
 /// A JSON body. Rejections are problem documents that name the field:
@@ -40,7 +42,9 @@ where
             })
             .unwrap_or(false);
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as application/json",
+            ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -171,6 +175,20 @@ pub fn actor_of(user: &User) -> Actor {
     }
 }
 
+/// The part of the API a path belongs to, for token scopes.
+fn area_of(path: &str) -> ApiArea {
+    let p = path.strip_prefix("/api/v1/").unwrap_or(path);
+    let first = p.split('/').next().unwrap_or("");
+    match first {
+        "me" => ApiArea::Me,
+        "tokens" => ApiArea::Tokens,
+        "deals" | "accounts" | "conflicts" => ApiArea::Deals,
+        "sales" | "incentives" => ApiArea::Incentives,
+        "partners" if p.split('/').nth(2) == Some("statements") => ApiArea::Incentives,
+        _ => ApiArea::Other,
+    }
+}
+
 impl FromRequestParts<AppState> for ApiUser {
     type Rejection = ApiError;
 
@@ -194,11 +212,34 @@ impl FromRequestParts<AppState> for ApiUser {
             .ok_or(ApiError::Unauthenticated(
                 "the Authorization header must use the Bearer scheme",
             ))?;
-        let user = crate::app::tokens::authenticate(state, token)
-            .await?
-            .ok_or(ApiError::Unauthenticated(
-                "the API token is unknown, revoked, or its user is disabled",
-            ))?;
+        let presented = match crate::app::tokens::authenticate(state, token).await? {
+            Ok(p) => p,
+            Err(Refused::Unknown) => {
+                return Err(ApiError::Unauthenticated(
+                    "the API token is unknown, revoked, or its user is disabled",
+                ))
+            }
+            Err(Refused::Expired(_)) => {
+                return Err(ApiError::Unauthenticated(
+                    "the API token has expired; create a new one under Account",
+                ))
+            }
+        };
+        state
+            .limiter
+            .take(&presented.token_id)
+            .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+        let write = !matches!(parts.method, Method::GET | Method::HEAD);
+        let path = parts.uri.path();
+        if !scopes_permit(&presented.scopes, area_of(path), write) {
+            let scopes: Vec<&str> = presented.scopes.iter().map(|s| s.as_str()).collect();
+            return Err(ApiError::Forbidden(format!(
+                "this token's scopes ({}) do not allow {} {path}; use a token with the scope it needs",
+                scopes.join(", "),
+                parts.method
+            )));
+        }
+        let user = presented.user;
         Ok(ApiUser {
             principal: principal_of(&user),
             actor: actor_of(&user),

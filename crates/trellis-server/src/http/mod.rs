@@ -7,6 +7,7 @@ pub mod extract;
 pub mod guard;
 pub mod metrics;
 pub mod portal;
+pub mod ratelimit;
 
 use crate::app::App;
 use crate::config::Config;
@@ -35,14 +36,18 @@ pub struct AppState {
     pub app: App,
     pub templates: Arc<portal::Templates>,
     pub metrics: Arc<metrics::Metrics>,
+    /// API requests per token.
+    pub limiter: Arc<ratelimit::Limiter>,
 }
 
 impl AppState {
     pub fn new(app: App) -> AppState {
+        let limiter = ratelimit::Limiter::per_minute(app.config.api_requests_per_minute);
         AppState {
             app,
             templates: Arc::new(portal::Templates::new()),
             metrics: Arc::new(metrics::Metrics::new()),
+            limiter: Arc::new(limiter),
         }
     }
 }

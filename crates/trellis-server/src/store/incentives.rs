@@ -6,7 +6,7 @@ use crate::db::{self, Backend, Db};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::Row;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
 use trellis_core::incentives::fx::Rate;
 use trellis_core::incentives::{Line, NextBand, PartnerFacts};
@@ -235,14 +235,17 @@ pub async fn put_fx_rate(tx: &mut Tx, r: &Rate) -> StoreResult<()> {
     Ok(())
 }
 
-/// Every partner's type, and its segment and level in the program.
+/// Every partner's slug, name and type, and its segment and level in the
+/// program. The type is the one it is enrolled as in the program (the
+/// program's own partner types), else the partner's.
 pub async fn partner_facts(
     db: &Db,
     program_id: &str,
 ) -> StoreResult<BTreeMap<String, PartnerFacts>> {
     let mut facts = BTreeMap::new();
     for r in sqlx::query(
-        "SELECT p.id, p.partner_type, e.segment, e.level FROM partners p \
+        "SELECT p.id, p.slug, p.name, COALESCE(e.partner_type, p.partner_type) AS partner_type, \
+         e.segment, e.level FROM partners p \
          LEFT JOIN partner_programs e ON e.partner_id = p.id AND e.program_id = $1",
     )
     .bind(program_id)
@@ -252,6 +255,8 @@ pub async fn partner_facts(
         facts.insert(
             r.try_get("id")?,
             PartnerFacts {
+                slug: r.try_get("slug")?,
+                name: r.try_get("name")?,
                 partner_type: r.try_get("partner_type")?,
                 segment: db::opt_str(&r, "segment")?,
                 level: db::opt_str(&r, "level")?,
@@ -261,15 +266,15 @@ pub async fn partner_facts(
     Ok(facts)
 }
 
-/// Ids of the approved and won deal registrations.
-pub async fn approved_deals(db: &Db) -> StoreResult<HashSet<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM deals WHERE status IN ('approved','won')")
-            .fetch_all(db.pool())
-            .await?
-            .into_iter()
-            .collect(),
+/// The approved and won deal registrations: id → the partner that registered it.
+pub async fn approved_deals(db: &Db) -> StoreResult<HashMap<String, String>> {
+    Ok(sqlx::query_as::<_, (String, String)>(
+        "SELECT id, partner_id FROM deals WHERE status IN ('approved','won')",
     )
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .collect())
 }
 
 /// Every partner's name by id.
@@ -311,6 +316,8 @@ pub struct StoredStatement {
     pub program: String,
     pub version: i64,
     pub partner_id: String,
+    pub partner_slug: String,
+    pub partner_name: String,
     pub period: String,
     pub status: StatementStatus,
     #[schema(value_type = String)]
@@ -337,6 +344,8 @@ fn statement_from_row(r: &sqlx::any::AnyRow) -> StoreResult<StoredStatement> {
         program: r.try_get("program_slug")?,
         version: r.try_get("version")?,
         partner_id: r.try_get("partner_id")?,
+        partner_slug: r.try_get("partner_slug")?,
+        partner_name: r.try_get("partner_name")?,
         period: r.try_get("period")?,
         status: StatementStatus::parse(&r.try_get::<String, _>("status")?)?,
         total: decimal(&r.try_get::<String, _>("total")?, "statement total")?,
@@ -349,8 +358,9 @@ fn statement_from_row(r: &sqlx::any::AnyRow) -> StoreResult<StoredStatement> {
     })
 }
 
-const SELECT_STATEMENT: &str = "SELECT s.*, p.slug AS program_slug FROM statements s \
-     JOIN programs p ON p.id = s.program_id";
+const SELECT_STATEMENT: &str = "SELECT s.*, p.slug AS program_slug, o.slug AS partner_slug, \
+     o.name AS partner_name FROM statements s JOIN programs p ON p.id = s.program_id \
+     JOIN partners o ON o.id = s.partner_id";
 
 /// A partner's statements, newest period first (at most 40).
 pub async fn statements_of(db: &Db, partner_id: &str) -> StoreResult<Vec<StoredStatement>> {

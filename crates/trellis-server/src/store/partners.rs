@@ -23,11 +23,9 @@ pub struct Partner {
     pub region: String,
     /// ISO 3166-1 alpha-2 country code.
     pub country: String,
-    #[schema(value_type = String, example = "active")]
     pub status: PartnerStatus,
     /// Where the partnership stands: formation, enablement, performing,
     /// renewal, suspended or terminated.
-    #[schema(value_type = String, example = "performing")]
     pub stage: trellis_core::recruit::Stage,
     pub website: Option<String>,
     /// The vendor user (channel manager) responsible for this partner.

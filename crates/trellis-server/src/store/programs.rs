@@ -374,6 +374,17 @@ pub async fn enrollments(db: &Db, partner_id: &str) -> StoreResult<Vec<Enrollmen
     rows.iter().map(enrollment_from_row).collect()
 }
 
+/// Every partner enrolled in a program, with its partner type there.
+pub async fn enrolled_in(tx: &mut Tx, slug: &str) -> StoreResult<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT e.partner_id, e.partner_type FROM partner_programs e \
+         JOIN programs p ON p.id = e.program_id WHERE p.slug = $1 ORDER BY e.partner_id",
+    )
+    .bind(slug)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
 const SELECT_ENROLLMENT: &str = "SELECT e.*, p.slug, p.name FROM partner_programs e \
      JOIN programs p ON p.id = e.program_id WHERE e.partner_id = $1 AND e.program_id = $2";
 

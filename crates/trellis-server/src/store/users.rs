@@ -18,11 +18,9 @@ pub struct User {
     pub id: String,
     pub email: String,
     pub name: String,
-    #[schema(value_type = String, example = "partner-admin")]
     pub role: Role,
     /// The partner organisation for partner roles; absent for vendor users.
     pub partner_id: Option<String>,
-    #[schema(value_type = String, example = "active")]
     pub status: UserStatus,
     pub created_at: String,
     pub updated_at: String,
@@ -65,6 +63,15 @@ pub(crate) fn from_row(r: &AnyRow) -> StoreResult<User> {
 pub async fn get(db: &Db, id: &str) -> StoreResult<Option<User>> {
     let row = sqlx::query("SELECT * FROM users WHERE id = $1")
         .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The user with an e-mail address (any letter case).
+pub async fn by_email(db: &Db, email: &str) -> StoreResult<Option<User>> {
+    let row = sqlx::query("SELECT * FROM users WHERE email = $1")
+        .bind(email.trim().to_lowercase())
         .fetch_optional(db.pool())
         .await?;
     row.as_ref().map(from_row).transpose()

@@ -5,11 +5,12 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use trellis_core::csvfile::ColumnMap;
 use trellis_core::incentives::Statement;
 use trellis_server::app::incentives::{calculate as calc, fx, import, statements, UnknownSku};
 use trellis_server::app::Actor;
 
-pub async fn import_sales(cx: &Context, path: &Path, unknown: &str) -> Result<()> {
+pub async fn import_sales(cx: &Context, path: &Path, unknown: &str, map: &[String]) -> Result<()> {
     let unknown = match unknown {
         "reject" => UnknownSku::Reject,
         "hold" => UnknownSku::Hold,
@@ -17,6 +18,7 @@ pub async fn import_sales(cx: &Context, path: &Path, unknown: &str) -> Result<()
             return Err(format!("--unknown-skus must be reject or hold, not {other:?}").into())
         }
     };
+    let columns = ColumnMap::parse(map, trellis_core::incentives::lines::COLUMNS)?;
     let source = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read {source}: {e}"))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -45,12 +47,13 @@ pub async fn import_sales(cx: &Context, path: &Path, unknown: &str) -> Result<()
             let _ = writeln!(err, "{msg}");
         }
     };
-    let r = import::import(
+    let r = import::import_mapped(
         &cx.app,
         &Actor::cli(),
         &source,
         std::io::BufReader::with_capacity(1 << 20, file),
         unknown,
+        &columns,
         &mut progress,
     )
     .await;

@@ -3,13 +3,14 @@
 
 mod imports;
 mod incentives;
+mod partners;
 mod program;
 mod serve;
 mod users;
 
 use crate::cli::{
     BenchCommand, Cli, Command, ConflictsCommand, Global, ImportCommand, IncentivesCommand,
-    SeedCommand, TokenCommand, UserCommand,
+    PartnerCommand, SeedCommand, TokenCommand, UserCommand,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -144,6 +145,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             demo,
         } => serve::run(load_config(g, bind, public_url)?, demo).await,
         Command::Migrate => serve::migrate(load_config(g, None, None)?).await,
+        Command::Backup { dest } => serve::backup(load_config(g, None, None)?, &dest).await,
+        Command::Restore { src, replace } => {
+            serve::restore(load_config(g, None, None)?, &src, replace).await
+        }
         Command::Bench(BenchCommand::Incentives {
             lines,
             partners,
@@ -173,14 +178,49 @@ pub async fn run(cli: Cli) -> Result<()> {
                     name,
                     password_stdin,
                 }) => users::create(&cx, &email, &role, partner, name, password_stdin).await,
-                Command::Token(TokenCommand::Create { email, name }) => {
-                    users::create_token(&cx, &email, &name).await
-                }
+                Command::Token(TokenCommand::Create {
+                    email,
+                    name,
+                    scopes,
+                    expires_on,
+                }) => users::create_token(&cx, &email, &name, scopes, expires_on).await,
                 Command::Token(TokenCommand::Revoke { email, id }) => {
                     users::revoke_token(&cx, &email, &id).await
                 }
                 Command::Seed(SeedCommand::Partners { count }) => {
                     users::seed_partners(&cx, count).await
+                }
+                Command::Partner(PartnerCommand::Create {
+                    name,
+                    slug,
+                    partner_type,
+                    region,
+                    country,
+                    status,
+                    website,
+                    channel_manager,
+                }) => {
+                    let body = trellis_server::app::partners::CreatePartner {
+                        name,
+                        slug,
+                        partner_type,
+                        region,
+                        country,
+                        status,
+                        website,
+                        channel_manager_id: None,
+                    };
+                    partners::create(&cx, body, channel_manager.as_deref()).await
+                }
+                Command::Partner(PartnerCommand::Enroll {
+                    partner,
+                    program,
+                    partner_type,
+                    segment,
+                    level,
+                }) => partners::enroll(&cx, &partner, &program, partner_type, segment, level).await,
+                Command::Import(ImportCommand::Partners { file }) => {
+                    partners::import(&cx, &file).await
                 }
                 Command::Import(ImportCommand::Accounts { file }) => {
                     imports::accounts(&cx, &file).await
@@ -188,9 +228,11 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Import(ImportCommand::Deals { file, partner }) => {
                     imports::deals(&cx, &file, &partner).await
                 }
-                Command::Import(ImportCommand::Sales { file, unknown_skus }) => {
-                    incentives::import_sales(&cx, &file, &unknown_skus).await
-                }
+                Command::Import(ImportCommand::Sales {
+                    file,
+                    unknown_skus,
+                    map,
+                }) => incentives::import_sales(&cx, &file, &unknown_skus, &map).await,
                 Command::Import(ImportCommand::Fx { file }) => {
                     incentives::import_fx(&cx, &file).await
                 }
@@ -232,6 +274,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
                 Command::Serve { .. }
                 | Command::Migrate
+                | Command::Backup { .. }
+                | Command::Restore { .. }
                 | Command::ExportOpenapi
                 | Command::Program(_)
                 | Command::Bench(_) => unreachable!("handled above"),

@@ -1,4 +1,4 @@
-//! `trellis serve` and `trellis migrate`.
+//! `trellis serve`, `trellis migrate`, `trellis backup` and `trellis restore`.
 
 use super::Result;
 use std::io::Write;
@@ -62,6 +62,38 @@ pub async fn migrate(config: Config) -> Result<()> {
     println!(
         "applied {n} migration(s) to {}",
         redact_url(&config.database_url)
+    );
+    Ok(())
+}
+
+fn print_report(verb: &str, r: &trellis_server::backup::Report) {
+    let counts: Vec<String> = r.counts.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    println!(
+        "{verb} {} ({:.1} MB, {:.2} s, {}): {}",
+        r.path.display(),
+        r.bytes as f64 / 1e6,
+        r.seconds,
+        r.method,
+        counts.join(", ")
+    );
+}
+
+/// `trellis backup DEST`: a consistent backup of the database as it is
+/// served (nothing is migrated or changed).
+pub async fn backup(config: Config, dest: &std::path::Path) -> Result<()> {
+    let db = Db::connect(&config.database_url).await?;
+    let r = trellis_server::backup::backup(&db, &config.database_url, dest).await;
+    db.close().await;
+    print_report("backed up to", &r?);
+    Ok(())
+}
+
+/// `trellis restore SRC [--replace]`.
+pub async fn restore(config: Config, src: &std::path::Path, replace: bool) -> Result<()> {
+    let r = trellis_server::backup::restore(&config.database_url, src, replace).await?;
+    print_report(
+        &format!("restored into {} from", redact_url(&config.database_url)),
+        &r,
     );
     Ok(())
 }

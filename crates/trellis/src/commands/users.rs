@@ -73,9 +73,20 @@ async fn user(cx: &Context, email: &str) -> Result<User> {
 }
 
 /// Prints a new API token of a user (and nothing else) on standard output.
-pub async fn create_token(cx: &Context, email: &str, name: &str) -> Result<()> {
+pub async fn create_token(
+    cx: &Context,
+    email: &str,
+    name: &str,
+    scopes: Vec<String>,
+    expires_on: Option<String>,
+) -> Result<()> {
     let user = user(cx, email).await?;
-    let (_, secret) = app::tokens::create(&cx.app, &Actor::cli(), &user, name).await?;
+    let new = app::tokens::NewToken {
+        name: name.to_string(),
+        scopes: (!scopes.is_empty()).then_some(scopes),
+        expires_on,
+    };
+    let (_, secret) = app::tokens::create_with(&cx.app, &Actor::cli(), &user, &new).await?;
     println!("{secret}");
     Ok(())
 }

@@ -37,6 +37,7 @@ crate::on_both_backends!(
     an_import_that_dies_leaves_nothing,
     imports_at_once_never_double_count,
     fx_rates_apply_by_day,
+    uplifts_pay_only_on_the_partners_own_registrations,
 );
 
 async fn count(t: &TestApp, sql: &str) -> i64 {
@@ -923,4 +924,58 @@ async fn fx_rates_apply_by_day(b: Backend) {
         err.contains("no FX rate to USD for: EUR (sales from 2027-01-01)"),
         "{err}"
     );
+}
+
+async fn uplifts_pay_only_on_the_partners_own_registrations(b: Backend) {
+    let c = cloud(b).await;
+    let own = fixtures::approved_registration(&c.t, &c.bp, "Kunde AG", "kunde.de").await;
+    let others = fixtures::approved_registration(&c.t, &c.alpine, "Brintex AG", "brintex.ch").await;
+    let waiting = fixtures::registration(&c.t, &c.bp, "Zentrix GmbH", "zentrix.de").await;
+    fixtures::sales(
+        &c.t.app,
+        &format!(
+            "U1,2027-02-01,brightpath,Kunde AG,kunde.de,DE,AUR-CL-100,1,10000,USD,{},\n\
+             U2,2027-02-02,brightpath,Brintex AG,brintex.ch,CH,AUR-CL-100,1,20000,USD,{},\n\
+             U3,2027-02-03,brightpath,Zentrix GmbH,zentrix.de,DE,AUR-CL-100,1,40000,USD,{},\n\
+             U4,2027-02-04,alpine,Brintex AG,brintex.ch,CH,AUR-CL-100,1,5000,USD,{},\n",
+            own.id, others.id, waiting.id, others.id
+        ),
+    )
+    .await;
+    let v = calculation(&c, "2027-Q1");
+    let statements = v["calculation"]["statements"].as_array().unwrap();
+    let of = |slug: &str| {
+        statements
+            .iter()
+            .find(|s| s["partner_slug"] == slug)
+            .unwrap_or_else(|| panic!("no statement for {slug}: {v}"))
+    };
+    let uplift = |slug: &str| {
+        of(slug)["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rule"] == "registered-deals")
+            .cloned()
+    };
+    // BrightPath's own approved registration counts; Alpine's and its own
+    // registration still waiting do not.
+    let bp = uplift("brightpath").expect("brightpath's uplift");
+    assert_eq!(bp["basis"], "10000.00", "{bp}");
+    assert_eq!(bp["amount"], "300.00");
+    assert_eq!(bp["transactions"], 1);
+    assert!(
+        bp["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("your own approved or won"),
+        "{bp}"
+    );
+    assert_eq!(
+        uplift("alpine").expect("alpine's uplift")["basis"],
+        "5000.00"
+    );
+    // Statements name their partner.
+    assert_eq!(of("brightpath")["partner_name"], "brightpath partner");
+    assert_eq!(of("alpine")["partner_id"], c.alpine.id.as_str());
 }

@@ -4,7 +4,7 @@
 
 use crate::helpers::fixtures::{self, approved_quarter, quarter, CLOUD};
 use crate::helpers::{operator, Backend, TestApp};
-use trellis_core::deals::{Action, Registration, Side};
+use trellis_core::deals::{Action, Side};
 use trellis_core::org::{PartnerStatus, Role};
 use trellis_server::app::{self, AppError};
 use trellis_server::store::partners::NewPartner;
@@ -78,32 +78,7 @@ async fn a_taken_email_is_a_conflict_on_the_email_field(b: Backend) {
 
 /// A registration of `partner`'s admin, submitted.
 async fn registered(t: &TestApp, partner: &store::partners::Partner) -> store::deals::Deal {
-    let (admin, _) = t
-        .user(
-            &format!("admin@{}.test", partner.slug),
-            Role::PartnerAdmin,
-            Some(&partner.id),
-        )
-        .await;
-    let who = trellis_core::access::Principal {
-        user_id: admin.id.clone(),
-        role: admin.role,
-        partner_id: admin.partner_id.clone(),
-    };
-    let r = Registration {
-        customer_name: "Kunde AG".into(),
-        customer_domain: Some("kunde.de".into()),
-        country: "DE".into(),
-        products: Some("Cloud".into()),
-        amount: "1000".into(),
-        currency: "USD".into(),
-        expected_close: "2099-01-31".into(),
-        ..Registration::default()
-    };
-    app::deals::register(&t.app, &who, &actor(), &r)
-        .await
-        .unwrap()
-        .deal
+    fixtures::registration(t, partner, "Kunde AG", "kunde.de").await
 }
 
 async fn a_stale_deal_action_is_a_conflict_and_changes_nothing(b: Backend) {

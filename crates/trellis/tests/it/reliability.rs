@@ -4,6 +4,7 @@
 //! sign-in, query strings the portal did not expect, error pages without
 //! navigation, and inviting used to find out who has an account.
 
+use crate::helpers::fixtures::{self, CLOUD};
 use crate::helpers::portal::{browser, csrf_of, get_text, sign_in};
 use crate::helpers::{Backend, TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
@@ -17,6 +18,7 @@ crate::on_both_backends!(
     pages_ignore_unknown_parameters_and_explain_bad_values,
     error_pages_keep_the_navigation_and_bulk_keeps_the_reason,
     the_portal_does_not_tell_partner_admins_who_has_an_account,
+    every_enrolled_partner_gets_its_plan_and_a_new_version_adds_tasks,
 );
 
 fn in_a_month() -> String {
@@ -369,4 +371,87 @@ async fn the_portal_does_not_tell_partner_admins_who_has_an_account(b: Backend) 
             .await
             .unwrap();
     assert_eq!(owner.as_deref(), o["id"].as_str());
+}
+
+async fn every_enrolled_partner_gets_its_plan_and_a_new_version_adds_tasks(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin().await;
+    fixtures::publish(&app.app, CLOUD).await;
+    // An established partner (performing), enrolled over the API.
+    let p = app
+        .partner(&admin, "brightpath", json!({"status": "active"}))
+        .await;
+    let id = p["id"].as_str().unwrap();
+    assert_eq!(p["stage"], "performing");
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/partners/{id}/programs/aurora-cloud"),
+            Some(&admin),
+            Some(json!({"partner_type": "reseller", "segment": "dach-midmarket"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let tasks = |r: &crate::helpers::Resp| -> Vec<String> {
+        r.body["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["task_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = app
+        .get(&format!("/api/v1/partners/{id}/onboarding"), &admin)
+        .await;
+    assert_eq!(
+        tasks(&r),
+        [
+            "accept-agreement",
+            "complete-profile",
+            "add-sellers",
+            "sales-training",
+            "first-deal"
+        ],
+        "{}",
+        r.text
+    );
+    // A partner of a type without its own plan gets the general one.
+    let q = app.partner(&admin, "cloudy", json!({})).await;
+    let qid = q["id"].as_str().unwrap();
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/partners/{qid}/programs/aurora-cloud"),
+            Some(&admin),
+            Some(json!({"partner_type": "msp", "segment": "na-enterprise"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .get(&format!("/api/v1/partners/{qid}/onboarding"), &admin)
+        .await;
+    assert_eq!(tasks(&r), ["accept-agreement", "kickoff", "first-deal"]);
+
+    // The next version adds a task to the reseller plan: offered on publishing.
+    let next = CLOUD
+        .replacen("version = \"2027.1\"", "version = \"2027.2\"", 1)
+        .replacen(
+            "  { id = \"first-deal\", name = \"Register a first deal\", event = \"deal-registered\" },\n]",
+            "  { id = \"first-deal\", name = \"Register a first deal\", event = \"deal-registered\" },\n  { id = \"security-review\", name = \"Pass the security review\" },\n]",
+            1,
+        );
+    assert!(next.contains("security-review"));
+    fixtures::publish(&app.app, &next).await;
+    let r = app
+        .get(&format!("/api/v1/partners/{id}/onboarding"), &admin)
+        .await;
+    assert_eq!(
+        tasks(&r).last().map(String::as_str),
+        Some("security-review")
+    );
+    assert_eq!(tasks(&r).len(), 6);
+    let r = app
+        .get(&format!("/api/v1/partners/{qid}/onboarding"), &admin)
+        .await;
+    assert_eq!(tasks(&r).len(), 3, "the msp plan did not change");
 }

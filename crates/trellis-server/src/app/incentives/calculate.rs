@@ -375,6 +375,7 @@ pub async fn add_adjustments(
             }
         }
     }
+    let facts = store::partner_facts(db, program_id).await?;
     let current = period(&c.period)?;
     let periods: BTreeSet<&String> = approved.keys().map(|(_, p)| p).collect();
     for label in periods {
@@ -426,6 +427,8 @@ pub async fn add_adjustments(
                 }
                 None => c.statements.push(Statement {
                     partner_id: pid.clone(),
+                    partner_slug: facts.get(pid).map(|f| f.slug.clone()).unwrap_or_default(),
+                    partner_name: facts.get(pid).map(|f| f.name.clone()).unwrap_or_default(),
                     period: c.period.clone(),
                     total: line.amount,
                     funds: Decimal::ZERO,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::time::Instant;
-use trellis_core::csvfile::{check_headers, header_name, Rejected};
+use trellis_core::csvfile::{check_headers, header_name, ColumnMap, Rejected};
 use trellis_core::incentives::lines::{Fast, IdSet, Known, COLUMNS, REQUIRED};
 use trellis_core::segment;
 
@@ -139,6 +139,21 @@ pub async fn import(
     unknown_sku: UnknownSku,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> AppResult<ImportSummary> {
+    let columns = ColumnMap::default();
+    import_mapped(app, actor, source, input, unknown_sku, &columns, progress).await
+}
+
+/// [`import`] of a file whose columns are named otherwise: `columns` maps
+/// them to Trellis's (`--map txn_id=transaction_id`).
+pub async fn import_mapped(
+    app: &App,
+    actor: &Actor,
+    source: &str,
+    input: impl Read + Send,
+    unknown_sku: UnknownSku,
+    columns: &ColumnMap,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+) -> AppResult<ImportSummary> {
     let started = Instant::now();
     let (skus, program_currencies) = programs::catalogue(&app.db).await?;
     let skus: HashSet<String, Fast> = skus.into_iter().collect();
@@ -162,12 +177,13 @@ pub async fn import(
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(counting);
-    let headers: Vec<String> = reader
+    let mut headers: Vec<String> = reader
         .headers()
         .map_err(|e| Rejected(vec![format!("{source}:1: {e}")]))?
         .iter()
         .map(header_name)
         .collect();
+    columns.apply(source, &mut headers)?;
     let idx = check_headers(source, &headers, COLUMNS, REQUIRED, |_| false)?;
     let known = Known {
         partner_ids: &partner_ids,

@@ -31,8 +31,11 @@ pub struct AuditQuery {
     pub since: Option<String>,
     /// Before this time (RFC 3339 or YYYY-MM-DD, exclusive)
     pub until: Option<String>,
+    /// From `next_cursor` of the previous page (opaque)
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50)
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

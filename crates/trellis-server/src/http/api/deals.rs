@@ -51,7 +51,8 @@ pub async fn register_deal(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DealQuery {
-    /// draft, submitted, approved, rejected, more-info, won, lost or expired
+    /// Only deals in this status
+    #[param(value_type = Option<Status>)]
     pub status: Option<String>,
     /// Vendor users: one partner's deals
     pub partner_id: Option<String>,
@@ -59,8 +60,11 @@ pub struct DealQuery {
     pub q: Option<String>,
     /// The approval queue (submitted and more-info), longest waiting first
     pub queue: Option<bool>,
+    /// From `next_cursor` of the previous page (opaque)
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
     /// 1–200 (default 50)
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -202,7 +206,11 @@ pub async fn upsert_account(
 #[into_params(parameter_in = Query)]
 pub struct AccountQuery {
     pub q: Option<String>,
+    /// From `next_cursor` of the previous page (opaque)
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50)
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

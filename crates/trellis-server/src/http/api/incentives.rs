@@ -4,7 +4,7 @@ use crate::app::incentives::{
     self as app, calculate, import, statements, Calculation, ImportSummary, UnknownSku, WhatIf,
 };
 use crate::app::{partners, AppError};
-use crate::http::error::responses::{Forbidden, Invalid, NotFound, TooLarge};
+use crate::http::error::responses::{Conflict, Forbidden, Invalid, NotFound, TooLarge};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, ApiUser};
 use crate::http::AppState;
@@ -34,9 +34,12 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
 }
 
 #[derive(Deserialize, IntoParams, Default)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// `reject` (default): a SKU in no published program's catalogue is an
     /// error; `hold`: import the line but leave it out of calculations.
+    #[param(value_type = Option<String>, pattern = "^(reject|hold)$")]
     pub unknown_skus: Option<String>,
 }
 
@@ -97,7 +100,7 @@ pub async fn upload_sales(
         (status = 200, body = RolledBack),
         Forbidden,
         NotFound,
-        Invalid,
+        Conflict,
     ))]
 pub async fn rollback_sales(
     State(state): State<AppState>,

@@ -59,8 +59,9 @@ impl Modify for BearerAuth {
 }
 
 /// Adds the problem responses any operation of a kind can give, so that
-/// handlers name only their own: 401 where a token is needed; 400, 413, 415
-/// and 422 where a JSON body is read; 422 where query parameters are;
+/// handlers name only their own: 401, 403 (scopes) and 429 (rate) where a
+/// token is needed; 400, 413 and
+/// 415 where a body is read; 422 where a JSON body or query parameters are;
 /// 500 everywhere.
 struct CommonProblems;
 
@@ -98,6 +99,7 @@ impl Modify for CommonProblems {
                     .security
                     .as_ref()
                     .is_some_and(|s| s.iter().all(|r| *r == Default::default()));
+                let body = op.request_body.is_some();
                 let json_body = op
                     .request_body
                     .as_ref()
@@ -116,13 +118,27 @@ impl Modify for CommonProblems {
                 if !public {
                     add(
                         "401",
-                        "No valid API token (send `Authorization: Bearer <token>`)",
+                        "No valid API token (send `Authorization: Bearer <token>`), or it has expired",
+                    );
+                    add(
+                        "403",
+                        "The token's scopes (or the caller's role) do not allow this",
+                    );
+                    add(
+                        "429",
+                        "Too many requests with this token; wait the seconds in Retry-After",
                     );
                 }
-                if json_body {
-                    add("400", "The body is not JSON");
+                if body {
+                    add(
+                        "400",
+                        "The body cannot be read (not JSON, or not UTF-8 text)",
+                    );
                     add("413", "The body is larger than this operation accepts");
-                    add("415", "The body is not sent as application/json");
+                    add(
+                        "415",
+                        "The body is not sent in a media type this operation reads",
+                    );
                 }
                 if json_body || query {
                     add(

@@ -26,7 +26,8 @@ pub struct PartnerPage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PartnerQuery {
-    /// prospect, onboarding, active, suspended or terminated
+    /// Only partners in this status
+    #[param(value_type = Option<PartnerStatus>)]
     pub status: Option<String>,
     /// Partner type label, e.g. `reseller`
     #[serde(rename = "type")]
@@ -40,9 +41,11 @@ pub struct PartnerQuery {
     pub channel_manager_id: Option<String>,
     /// Search in name and slug (case-insensitive)
     pub q: Option<String>,
-    /// From `next_cursor` of the previous page
+    /// From `next_cursor` of the previous page (opaque)
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50)
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

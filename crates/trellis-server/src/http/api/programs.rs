@@ -43,9 +43,8 @@ impl<S: Send + Sync> FromRequest<S> for ProgramSource {
                 "application/toml" | "text/x-toml" | "text/plain"
             )
         {
-            return Err(ApiError::Malformed(
-                "send the program as application/toml (or text/plain) or as application/json"
-                    .into(),
+            return Err(ApiError::UnsupportedMediaType(
+                "send the program as application/toml (or text/plain) or as application/json",
             ));
         }
         let bytes = axum::body::to_bytes(Body::new(req.into_body()), PROGRAM_BODY_LIMIT)
@@ -71,11 +70,13 @@ fn version_number(raw: &str) -> ApiResult<i64> {
 
 /// List programs.
 ///
-/// Vendor users: every program with its version in force and its newest version.
+/// Vendor users: every program with its version in force and its newest
+/// version. Partners read their programs under `/api/v1/partners/{id}/programs`
+/// and get 404 here.
 #[utoipa::path(get, path = "/api/v1/programs", tag = "programs",
     responses(
         (status = 200, body = Vec<ProgramSummary>),
-        Forbidden,
+        NotFound,
     ))]
 pub async fn list_programs(
     State(state): State<AppState>,
@@ -96,7 +97,7 @@ pub async fn list_programs(
     ), description = "The program definition (see docs/program-format.md)"),
     responses(
         (status = 200, body = Report),
-        Forbidden,
+        NotFound,
         TooLarge,
         Invalid,
     ))]

@@ -1,6 +1,6 @@
 //! The caller's API tokens; the use cases are `app::tokens`.
 
-use crate::app::tokens as app;
+use crate::app::tokens::{self as app, NewToken};
 use crate::http::error::responses::{Invalid, NotFound};
 use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiUser};
@@ -9,19 +9,12 @@ use crate::store::tokens::ApiToken;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
 pub struct TokenList {
     pub items: Vec<ApiToken>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateToken {
-    /// What the token is for, e.g. "CRM sync".
-    pub name: String,
 }
 
 /// A new token. `token` is shown only in this response.
@@ -49,8 +42,11 @@ pub async fn list_tokens(
 
 /// Create an API token for myself.
 ///
-/// Any authenticated user. The token acts with the caller's role.
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "account", request_body = CreateToken,
+/// Any authenticated user, with a token of the `admin` scope (a narrower
+/// token cannot make a wider one). The new token acts with the caller's
+/// role, limited to its `scopes` (default `admin`: everything the role
+/// allows), until `expires_on` (default a year from today).
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "account", request_body = NewToken,
     responses(
         (status = 201, body = CreatedToken),
         Invalid,
@@ -58,9 +54,9 @@ pub async fn list_tokens(
 pub async fn create_token(
     State(state): State<AppState>,
     caller: ApiUser,
-    ApiJson(body): ApiJson<CreateToken>,
+    ApiJson(body): ApiJson<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let (info, token) = app::create(&state, &caller.actor, &caller.user, &body.name).await?;
+    let (info, token) = app::create_with(&state, &caller.actor, &caller.user, &body).await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { info, token })))
 }
 

@@ -27,13 +27,17 @@ pub struct UserPage {
 #[into_params(parameter_in = Query)]
 pub struct UserQuery {
     /// Only this role
+    #[param(value_type = Option<Role>)]
     pub role: Option<String>,
     /// Only users of this partner (vendor only; `vendor` for vendor users)
     pub partner_id: Option<String>,
     /// Search in e-mail
     pub q: Option<String>,
+    /// From `next_cursor` of the previous page (opaque)
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50)
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

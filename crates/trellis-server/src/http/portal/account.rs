@@ -6,7 +6,6 @@ use crate::http::AppState;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
 
 async fn page(
     state: &AppState,
@@ -31,6 +30,9 @@ async fn page(
         minijinja::context! {
             title => "API tokens", nav => "account", me => who.me(), csrf => who.csrf,
             flash => uri.and_then(super::flash), tokens => list, new_token, errors => errors.as_ref().map(error_map),
+            default_expiry => (chrono::Utc::now().date_naive() + chrono::Days::new(tokens::DEFAULT_DAYS)).to_string(),
+            latest_expiry => (chrono::Utc::now().date_naive() + chrono::Days::new(tokens::MAX_DAYS)).to_string(),
+            today => crate::app::today(),
         },
     )
 }
@@ -39,17 +41,23 @@ pub async fn show(State(state): State<AppState>, who: PortalUser, uri: Uri) -> R
     page(&state, &who, Some(&uri), None, None).await
 }
 
-#[derive(Deserialize)]
-pub struct NewToken {
-    #[serde(default)]
-    name: String,
-}
-
+/// The form: a name, a box per scope (the field repeats), a last day.
 pub async fn create_token(
     State(state): State<AppState>,
-    CsrfForm { who, form }: CsrfForm<NewToken>,
+    CsrfForm { who, form }: CsrfForm<Vec<(String, String)>>,
 ) -> Response {
-    match tokens::create(&state, &who.actor, &who.user, &form.name).await {
+    let get = |k: &str| form.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+    let new = tokens::NewToken {
+        name: get("name").unwrap_or_default(),
+        scopes: Some(
+            form.iter()
+                .filter(|(f, _)| f == "scopes")
+                .map(|(_, v)| v.clone())
+                .collect(),
+        ),
+        expires_on: get("expires_on"),
+    };
+    match tokens::create_with(&state, &who.actor, &who.user, &new).await {
         Ok((_, secret)) => page(&state, &who, None, Some(secret), None).await,
         Err(AppError::Invalid(errs)) => page(&state, &who, None, None, Some(errs)).await,
         Err(e) => error_page(&state, e),

@@ -2,10 +2,13 @@
 //! the application layer (the way the product itself writes it).
 
 use super::{operator, Backend, TestApp};
+use trellis_core::deals::{Action, Registration, Side};
 use trellis_core::org::PartnerStatus;
+use trellis_core::org::Role;
 use trellis_core::program::Checked;
 use trellis_server::app::incentives::{import, ImportSummary, UnknownSku};
 use trellis_server::app::{self, App};
+use trellis_server::store::deals::Deal;
 use trellis_server::store::partners::{NewPartner, Partner};
 use trellis_server::store::programs::VersionMeta;
 use trellis_server::store::Actor;
@@ -140,4 +143,65 @@ pub fn days_ahead(days: u64) -> String {
     (chrono::Utc::now().date_naive() + chrono::Days::new(days))
         .format("%Y-%m-%d")
         .to_string()
+}
+
+/// A deal registration submitted by `partner`'s admin (made if need be) for
+/// a German customer.
+pub async fn registration(t: &TestApp, partner: &Partner, customer: &str, domain: &str) -> Deal {
+    let email = format!("admin@{}.test", partner.slug);
+    let known: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(&email)
+        .fetch_optional(t.db.pool())
+        .await
+        .unwrap();
+    let admin = match known {
+        Some(id) => trellis_server::store::users::get(&t.app.db, &id)
+            .await
+            .unwrap()
+            .unwrap(),
+        None => {
+            t.user(&email, Role::PartnerAdmin, Some(&partner.id))
+                .await
+                .0
+        }
+    };
+    let who = trellis_core::access::Principal {
+        user_id: admin.id.clone(),
+        role: admin.role,
+        partner_id: admin.partner_id.clone(),
+    };
+    let r = Registration {
+        customer_name: customer.into(),
+        customer_domain: Some(domain.into()),
+        country: "DE".into(),
+        products: Some("Cloud".into()),
+        amount: "1000".into(),
+        currency: "USD".into(),
+        expected_close: "2099-01-31".into(),
+        ..Registration::default()
+    };
+    app::deals::register(&t.app, &who, &actor(), &r)
+        .await
+        .unwrap()
+        .deal
+}
+
+/// [`registration`], approved by the vendor.
+pub async fn approved_registration(
+    t: &TestApp,
+    partner: &Partner,
+    customer: &str,
+    domain: &str,
+) -> Deal {
+    let deal = registration(t, partner, customer, domain).await;
+    app::deals::act(
+        &t.app,
+        &actor(),
+        &deal,
+        Action::Approve,
+        Side::Vendor,
+        Some("fine"),
+    )
+    .await
+    .unwrap()
 }

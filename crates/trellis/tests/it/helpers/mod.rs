@@ -216,6 +216,9 @@ impl TestApp {
         let mut config = Config {
             database_url: test_db.url.clone(),
             bind: "127.0.0.1:0".into(),
+            // Tests make requests as fast as they can; the rate limit has
+            // its own test.
+            api_requests_per_minute: 0,
             ..Config::default()
         };
         tweak(&mut config);
