@@ -18,6 +18,8 @@ pub enum ApiArea {
     /// Managing tokens: only with `admin` (a narrower token must not mint a
     /// wider one).
     Tokens,
+    /// A person's data, read out or erased: only with `admin`.
+    PersonalData,
     Deals,
     Incentives,
     Other,
@@ -31,7 +33,7 @@ pub fn scopes_permit(scopes: &[TokenScope], area: ApiArea, write: bool) -> bool 
     match area {
         _ if has(TokenScope::Admin) => true,
         ApiArea::Me => true,
-        ApiArea::Tokens => false,
+        ApiArea::Tokens | ApiArea::PersonalData => false,
         ApiArea::Deals if has(TokenScope::Deals) => true,
         ApiArea::Incentives if has(TokenScope::Incentives) => true,
         _ => !write && has(TokenScope::Read),

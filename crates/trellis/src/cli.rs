@@ -392,6 +392,23 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Write everything held about a person as JSON (to stdout or --out)
+    Export {
+        #[arg(long)]
+        email: String,
+        /// Write to this file instead of standard output
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Erase a person: their e-mail and name become a pseudonym, the account
+    /// is disabled, and the records of what they did keep the pseudonym
+    Erase {
+        #[arg(long)]
+        email: String,
+        /// Confirm: erasing cannot be undone
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand)]

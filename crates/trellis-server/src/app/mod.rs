@@ -16,6 +16,7 @@ pub mod incentives;
 pub mod notify;
 pub mod onboarding;
 pub mod partners;
+pub mod privacy;
 pub mod programs;
 pub mod recruit;
 pub mod sessions;

@@ -185,6 +185,9 @@ fn area_of(path: &str) -> ApiArea {
         "deals" | "accounts" | "conflicts" => ApiArea::Deals,
         "sales" | "incentives" => ApiArea::Incentives,
         "partners" if p.split('/').nth(2) == Some("statements") => ApiArea::Incentives,
+        "users" if matches!(p.split('/').nth(2), Some("personal-data" | "erase")) => {
+            ApiArea::PersonalData
+        }
         _ => ApiArea::Other,
     }
 }

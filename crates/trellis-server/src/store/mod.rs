@@ -10,6 +10,7 @@ pub mod incentives;
 pub mod onboarding;
 pub mod outbox;
 pub mod partners;
+pub mod privacy;
 pub mod programs;
 pub mod sessions;
 pub mod settings;

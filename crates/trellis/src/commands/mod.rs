@@ -178,6 +178,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                     name,
                     password_stdin,
                 }) => users::create(&cx, &email, &role, partner, name, password_stdin).await,
+                Command::User(UserCommand::Export { email, out }) => {
+                    users::export(&cx, &email, out.as_deref()).await
+                }
+                Command::User(UserCommand::Erase { email, yes }) => {
+                    users::erase(&cx, &email, yes).await
+                }
                 Command::Token(TokenCommand::Create {
                     email,
                     name,

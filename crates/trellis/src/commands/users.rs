@@ -98,6 +98,56 @@ pub async fn revoke_token(cx: &Context, email: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Writes everything held about a person as JSON, to a file (written whole
+/// or not at all) or standard output.
+pub async fn export(cx: &Context, email: &str, out: Option<&std::path::Path>) -> Result<()> {
+    let user = user(cx, email).await?;
+    let data = app::privacy::export(&cx.app, &super::operator(), &Actor::cli(), &user.id).await?;
+    let text = serde_json::to_string_pretty(&data)? + "\n";
+    match out {
+        Some(path) => {
+            let tmp = path.with_extension("partial");
+            std::fs::write(&tmp, &text)
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .map_err(|e| format!("--out {}: {e}", path.display()))?;
+            let records: usize = data
+                .sections
+                .values()
+                .filter_map(|v| v.as_array().map(Vec::len))
+                .sum();
+            println!(
+                "wrote {records} records about {} in {} sections to {}",
+                user.email,
+                data.sections.len(),
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// Erases a person (only with --yes) and says what changed.
+pub async fn erase(cx: &Context, email: &str, yes: bool) -> Result<()> {
+    let user = user(cx, email).await?;
+    if !yes {
+        return Err(format!(
+            "erasing {} ({}) cannot be undone; run again with --yes to do it",
+            user.email, user.name
+        )
+        .into());
+    }
+    let done = app::privacy::erase(&cx.app, &super::operator(), &Actor::cli(), &user.id).await?;
+    println!(
+        "erased {} ({}); now shown as {}",
+        user.email, user.id, done.pseudonym
+    );
+    for (what, n) in &done.changed {
+        println!("  {what}: {n}");
+    }
+    Ok(())
+}
+
 /// Adds `count` synthetic partners in one transaction.
 pub async fn seed_partners(cx: &Context, count: usize) -> Result<()> {
     let started = std::time::Instant::now();

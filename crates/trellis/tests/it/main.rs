@@ -21,6 +21,7 @@ mod operations;
 mod portal;
 mod portal_deals;
 mod portal_programs;
+mod privacy;
 mod programs;
 mod recruit;
 mod reliability;

@@ -168,6 +168,8 @@ pub fn router() -> OpenApiRouter<AppState> {
             users::invite_partner_user
         ))
         .routes(routes!(users::list_users, users::invite_vendor_user))
+        .routes(routes!(users::export_personal_data))
+        .routes(routes!(users::erase_person))
         .routes(routes!(audit::list_audit))
         .routes(routes!(programs::list_programs, programs::upload_draft))
         .routes(routes!(programs::validate_program))

@@ -1,5 +1,6 @@
 //! People over the API; the use cases are `app::users`.
 
+use crate::app::privacy::{self, Erasure, PersonalData};
 use crate::app::users::{self as app, Invitation, InvitationSent, InviteUser, Invited};
 use crate::http::error::responses::{Conflict, Forbidden, Invalid, NotFound};
 use crate::http::error::{ApiResult, Problem};
@@ -152,4 +153,55 @@ pub async fn invite_vendor_user(
 ) -> ApiResult<(StatusCode, Json<Invitation>)> {
     let inv = app::invite_vendor(&state, &caller.principal, &caller.actor, &body).await?;
     Ok((StatusCode::CREATED, Json(inv)))
+}
+
+/// Everything held about a person.
+///
+/// Vendor admins only (a token needs the `admin` scope; to partners every
+/// id is unknown). One JSON document
+/// of sections: account, sessions, API tokens (never secrets), invitations,
+/// sign-in attempts, messages, partner applications, agreement acceptances,
+/// deals registered, deal actions, partner stage changes, onboarding tasks
+/// done, statement questions, sales imports and audit entries by or about
+/// them. The export itself is recorded in the audit trail.
+#[utoipa::path(get, path = "/api/v1/users/{id}/personal-data", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, body = PersonalData),
+        Forbidden,
+        NotFound,
+    ))]
+pub async fn export_personal_data(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PersonalData>> {
+    let data = privacy::export(&state, &caller.principal, &caller.actor, &id).await?;
+    Ok(Json(data))
+}
+
+/// Erase a person.
+///
+/// Vendor admins only (a token needs the `admin` scope; to partners every
+/// id is unknown), never themselves,
+/// never the last active vendor admin. In one transaction the person's
+/// e-mail and name become a pseudonym, the account is disabled, their
+/// sessions, invitations, unsent mail and tokens go, and every record of
+/// what they did (deals, audit trail) stays with the pseudonym in their
+/// place. Recorded in the audit trail. 409 when already erased.
+#[utoipa::path(post, path = "/api/v1/users/{id}/erase", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, body = Erasure),
+        Forbidden,
+        NotFound,
+        Conflict,
+    ))]
+pub async fn erase_person(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Erasure>> {
+    let done = privacy::erase(&state, &caller.principal, &caller.actor, &id).await?;
+    Ok(Json(done))
 }
