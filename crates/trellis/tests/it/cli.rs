@@ -17,11 +17,7 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
     let db = TestDb::new(b).await;
     let url = db.url.clone();
     let dir = tempfile::tempdir().unwrap();
-    let file = |name: &str, body: &str| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, body).unwrap();
-        p.to_str().unwrap().to_string()
-    };
+    let file = |name: &str, body: &str| crate::helpers::fixtures::file(&dir, name, body);
     run_ok(trellis_on(&url, &["migrate"]), "");
     let pool = db.open().await;
     let count = |table: &'static str| {
@@ -150,11 +146,7 @@ async fn conflicts_check_lists_the_top_candidates_of_each_line(b: Backend) {
     let db = TestDb::new(b).await;
     let url = db.url.clone();
     let dir = tempfile::tempdir().unwrap();
-    let file = |name: &str, body: &str| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, body).unwrap();
-        p.to_str().unwrap().to_string()
-    };
+    let file = |name: &str, body: &str| crate::helpers::fixtures::file(&dir, name, body);
     run_ok(trellis_on(&url, &["migrate"]), "");
     let accounts = file(
         "accounts.csv",
