@@ -290,6 +290,85 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
     ("Consulting", "Cons."),
 ];
 
+/// Local and English names of the generator's cities.
+const EXONYMS: &[(&str, &str)] = &[
+    ("München", "Munich"),
+    ("Köln", "Cologne"),
+    ("Milano", "Milan"),
+    ("Roma", "Rome"),
+    ("Torino", "Turin"),
+    ("Napoli", "Naples"),
+    ("København", "Copenhagen"),
+    ("Göteborg", "Gothenburg"),
+    ("Warszawa", "Warsaw"),
+    ("Genève", "Geneva"),
+    ("Wien", "Vienna"),
+    ("Sevilla", "Seville"),
+];
+
+/// A name without its legal form, and the form.
+fn split_form<'a>(name: &'a str, country: &Country) -> (&'a str, Option<&'static str>) {
+    for f in country.forms {
+        if let Some(base) = name.strip_suffix(f) {
+            let base = base.trim_end();
+            if !base.is_empty() {
+                return (base, Some(f));
+            }
+        }
+    }
+    (name, None)
+}
+
+fn join_form(base: &str, form: Option<&str>) -> String {
+    match form {
+        Some(f) => format!("{base} {f}"),
+        None => base.to_string(),
+    }
+}
+
+/// A company not in the records whose name is close to a record's: one
+/// business word replaced by another, or one brand word by another
+/// ("Fonseca Networks" / "Fonseca Software"). `None` when the record's name
+/// has one word only.
+fn near_name(rng: &mut Rng, r: &Company) -> Option<Company> {
+    let country = COUNTRIES.iter().find(|k| k.code == r.country)?;
+    let (base, form) = split_form(&r.name, country);
+    let mut words: Vec<String> = base.split(' ').map(str::to_string).collect();
+    if words.len() < 2 {
+        return None;
+    }
+    let common: Vec<usize> = (0..words.len())
+        .filter(|&i| COMMON.contains(&words[i].as_str()))
+        .collect();
+    if !common.is_empty() && rng.chance(0.7) {
+        let i = rng.pick(&common);
+        let other = loop {
+            let w = rng.pick(COMMON);
+            if w != words[i] {
+                break w;
+            }
+        };
+        words[i] = other.to_string();
+    } else {
+        // A word of the name proper, not "&" or "De".
+        let proper: Vec<usize> = (0..words.len())
+            .filter(|&i| words[i].chars().count() >= 3 && words[i].chars().all(char::is_alphabetic))
+            .collect();
+        if proper.is_empty() {
+            return None;
+        }
+        let i = rng.pick(&proper);
+        words[i] = brand(rng);
+    }
+    Some(Company {
+        id: String::new(),
+        name: join_form(&words.join(" "), form),
+        domain: None,
+        country: r.country,
+        city: r.city.clone(),
+    })
+}
+
 /// One generated company record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Company {
@@ -483,7 +562,7 @@ pub fn distort(rng: &mut Rng, c: &Company) -> Company {
     let mut domain = c.domain.clone();
     let mut city = c.city.clone();
     for _ in 0..1 + rng.below(3) {
-        match rng.below(9) {
+        match rng.below(16) {
             0 | 1 => {
                 // A typo in a word of four letters or more.
                 let words: Vec<&str> = name.split(' ').collect();
@@ -535,7 +614,7 @@ pub fn distort(rng: &mut Rng, c: &Company) -> Company {
                         .replace('ä', "ae")
                 }
             }
-            6 => {
+            6 if domain.as_deref().is_some_and(|d| !d.contains(['/', '@'])) => {
                 domain = domain.map(|d| match rng.below(4) {
                     0 => format!("https://www.{d}/"),
                     1 => format!("sales@{d}"),
@@ -543,8 +622,103 @@ pub fn distort(rng: &mut Rng, c: &Company) -> Company {
                     _ => format!("http://shop.{d}/contact"),
                 });
             }
+            6 => {}
             7 => domain = None,
-            _ => city = None,
+            8 => city = None,
+            9 => {
+                // Two neighbouring words of the name swapped ("Bank Julius
+                // Baer" / "Julius Baer Bank").
+                let (base, form) = split_form(&name, country);
+                let mut words: Vec<&str> = base.split(' ').collect();
+                if words.len() >= 2 {
+                    let i = rng.below(words.len() - 1);
+                    words.swap(i, i + 1);
+                    name = join_form(&words.join(" "), form);
+                }
+            }
+            10 => {
+                // A qualifier: the city or an office.
+                let place = city
+                    .clone()
+                    .unwrap_or_else(|| rng.pick(country.cities).to_string());
+                name = match rng.below(4) {
+                    0 => format!("{name} ({place})"),
+                    1 => format!("{name} - {place}"),
+                    2 => format!("{name} {place} Office"),
+                    _ => format!("{name} HQ"),
+                };
+            }
+            11 => {
+                // A business word dropped, or one added ("Kestrel" /
+                // "Kestrel Consulting").
+                let (base, form) = split_form(&name, country);
+                let words: Vec<&str> = base.split(' ').collect();
+                let common: Vec<usize> = (0..words.len())
+                    .filter(|&i| COMMON.contains(&words[i]))
+                    .collect();
+                name = if words.len() >= 2 && !common.is_empty() {
+                    let drop = rng.pick(&common);
+                    let kept: Vec<&str> = (0..words.len())
+                        .filter(|&i| i != drop)
+                        .map(|i| words[i])
+                        .collect();
+                    join_form(&kept.join(" "), form)
+                } else {
+                    join_form(&format!("{base} {}", rng.pick(COMMON)), form)
+                };
+            }
+            12 => {
+                // The initials ("BMW"), now and then, and with the domain:
+                // alone they are anyone's.
+                let (base, _) = split_form(&name, country);
+                let words: Vec<&str> = base.split(' ').collect();
+                if (2..=4).contains(&words.len()) && c.domain.is_some() && rng.chance(0.4) {
+                    domain = c.domain.clone();
+                    name = words
+                        .iter()
+                        .filter_map(|w| w.chars().next())
+                        .flat_map(char::to_uppercase)
+                        .collect();
+                }
+            }
+            13 => {
+                // The city written otherwise: initials, English, a district.
+                city = city.map(|c| {
+                    let words: Vec<&str> = c.split(' ').collect();
+                    if let Some(&(_, en)) = EXONYMS.iter().find(|(local, _)| *local == c) {
+                        en.to_string()
+                    } else if words.len() >= 2 {
+                        words.iter().filter_map(|w| w.chars().next()).collect()
+                    } else if rng.chance(0.5) {
+                        format!("{c} City")
+                    } else {
+                        format!(
+                            "{c}-{}",
+                            rng.pick(&["Nord", "Süd", "West", "Ost", "Centre"])
+                        )
+                    }
+                });
+            }
+            14 => {
+                // Now and then another trading name, with the company's
+                // domain (a contact's e-mail address).
+                if let (Some(d), true) = (&c.domain, rng.chance(0.3)) {
+                    let (base, _) = split_form(&c.name, country);
+                    let initials: String = base
+                        .split(' ')
+                        .filter_map(|w| w.chars().next())
+                        .flat_map(char::to_uppercase)
+                        .collect();
+                    name = format!("{initials} {}", rng.pick(COMMON));
+                    domain = Some(format!("contact@{d}"));
+                }
+            }
+            _ => {
+                // Rarely, an office of the company in another city.
+                if rng.chance(0.3) {
+                    city = Some(rng.pick(country.cities).to_string());
+                }
+            }
         }
     }
     Company {
@@ -559,11 +733,38 @@ pub fn distort(rng: &mut Rng, c: &Company) -> Company {
 /// `q` queries against `records`: `dup_share` of them noisy duplicates of a
 /// record, the rest new companies (whose normalised name does not occur in
 /// the records of their country, so that "new" is true).
+///
+/// The new companies: 40 % fresh names, 30 % names close to a record's
+/// ([`near_name`]), 20 % a record's very name in another city of its country
+/// (another company), 10 % a record's name in another country.
 pub fn queries(records: &[Company], q: usize, dup_share: f64, seed: u64) -> Vec<Query> {
     let mut rng = Rng::new(seed ^ 0x5eed);
     let key = |c: &Company| (c.country, normalize::name(&c.name).key);
     let candidates = companies(2 * q + 16, seed.wrapping_mul(31).wrapping_add(7));
-    let wanted: std::collections::HashSet<_> = candidates.iter().map(key).collect();
+    let mut near = Vec::new();
+    let mut abroad = Vec::new();
+    for _ in 0..q + 16 {
+        let r = &records[rng.below(records.len())];
+        if let Some(c) = near_name(&mut rng, r) {
+            near.push(c);
+        }
+        let other = &COUNTRIES[rng.below(COUNTRIES.len())];
+        if other.code != r.country {
+            abroad.push(Company {
+                id: String::new(),
+                name: r.name.clone(),
+                domain: None,
+                country: other.code,
+                city: rng.chance(0.8).then(|| rng.pick(other.cities).to_string()),
+            });
+        }
+    }
+    let wanted: std::collections::HashSet<_> = candidates
+        .iter()
+        .chain(&near)
+        .chain(&abroad)
+        .map(key)
+        .collect();
     let taken: std::collections::HashSet<_> = records
         .iter()
         .filter_map(|r| {
@@ -572,24 +773,59 @@ pub fn queries(records: &[Company], q: usize, dup_share: f64, seed: u64) -> Vec<
         })
         .collect();
     let mut fresh = candidates.into_iter().filter(|c| !taken.contains(&key(c)));
+    let mut near = near.into_iter().filter(|c| !taken.contains(&key(c)));
+    let mut abroad = abroad.into_iter().filter(|c| !taken.contains(&key(c)));
     (0..q)
         .map(|i| {
             if rng.chance(dup_share) {
                 let r = &records[rng.below(records.len())];
-                Query {
+                return Query {
                     company: distort(&mut rng, r),
                     truth: Some(r.id.clone()),
-                }
-            } else {
-                let mut c = fresh.next().expect("as many fresh companies as queries");
-                c.id = format!("new-{i}");
-                Query {
-                    company: c,
-                    truth: None,
-                }
+                };
+            }
+            let roll = rng.below(10);
+            let c = match roll {
+                4..=6 => near.next(),
+                7 | 8 => other_city(&mut rng, records),
+                9 => abroad.next(),
+                _ => None,
+            };
+            let mut c =
+                c.unwrap_or_else(|| fresh.next().expect("as many fresh companies as queries"));
+            c.id = format!("new-{i}");
+            Query {
+                company: c,
+                truth: None,
             }
         })
         .collect()
+}
+
+/// A record's very name in another city of its country: another company.
+fn other_city(rng: &mut Rng, records: &[Company]) -> Option<Company> {
+    for _ in 0..20 {
+        let r = &records[rng.below(records.len())];
+        let country = COUNTRIES.iter().find(|k| k.code == r.country)?;
+        let Some(city) = &r.city else { continue };
+        if country.cities.len() < 2 {
+            continue;
+        }
+        let other = loop {
+            let c = rng.pick(country.cities);
+            if c != city {
+                break c;
+            }
+        };
+        return Some(Company {
+            id: String::new(),
+            name: r.name.clone(),
+            domain: None,
+            country: r.country,
+            city: Some(other.to_string()),
+        });
+    }
+    None
 }
 
 #[cfg(test)]

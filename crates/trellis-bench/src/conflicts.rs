@@ -244,6 +244,19 @@ pub fn run(o: &Options) -> ExitCode {
     println!("| matcher | queries | precision | recall | F1 | recall@1 | recall@5 |");
     println!("|---|---|---|---|---|---|---|");
     print_quality(&format!("Trellis (threshold {})", o.threshold), &ours);
+    let results: Vec<(Option<&str>, &[Candidate])> = queries
+        .iter()
+        .zip(&found)
+        .map(|(q, f)| (q.truth.as_deref(), f.as_slice()))
+        .collect();
+    let best = crate::quality::best_threshold(&results);
+    print_quality(
+        &format!(
+            "Trellis, best threshold ({:.3}, chosen on the answers)",
+            best.threshold
+        ),
+        &best,
+    );
     print_quality("Trellis, the peer's queries", &ours_subset);
 
     let Some(script) = &o.peer else {

@@ -5,6 +5,8 @@
 
 pub mod companies;
 pub mod conflicts;
+pub mod eval;
+pub mod fit;
 pub mod incentives;
 pub mod partners;
 pub mod programs;

@@ -65,6 +65,25 @@ pub fn quality(results: &[(Option<&str>, &[Candidate])], threshold: f64) -> Qual
     }
 }
 
+/// The threshold with the best F1, and that F1 (with its precision and
+/// recall): what the flag would give if it were chosen on the answers.
+pub fn best_threshold(results: &[(Option<&str>, &[Candidate])]) -> Quality {
+    let mut scores: Vec<f64> = results
+        .iter()
+        .filter_map(|(_, f)| f.first().map(|c| c.score))
+        .collect();
+    scores.sort_by(f64::total_cmp);
+    scores.dedup();
+    let mut best = quality(results, f64::INFINITY);
+    for t in scores {
+        let q = quality(results, t);
+        if q.f1 > best.f1 {
+            best = q;
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +116,19 @@ mod tests {
         assert!((q.recall - 1.0 / 3.0).abs() < 1e-12);
         assert!((q.recall_at_1 - 1.0 / 3.0).abs() < 1e-12);
         assert!((q.recall_at_5 - 2.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_best_threshold_is_found_among_the_top_scores() {
+        let a = [cand("x", 0.95)];
+        let b = [cand("z", 0.9)];
+        let c = [cand("y", 0.7)];
+        let results: Vec<(Option<&str>, &[Candidate])> =
+            vec![(Some("x"), &a), (None, &b), (Some("y"), &c)];
+        // At 0.95: P 1, R 0.5; at 0.9: P 0.5, R 0.5; at 0.7: P 2/3, R 1.
+        let q = best_threshold(&results);
+        assert!((q.threshold - 0.7).abs() < 1e-12, "{q:?}");
+        assert!((q.f1 - 0.8).abs() < 1e-12, "{q:?}");
     }
 
     /// The matcher on generated data: the quality the benchmark reports at

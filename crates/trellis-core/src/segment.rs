@@ -448,17 +448,43 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    type Owned = (
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        bool,
-        Decimal,
-        Decimal,
-        u64,
-    );
+    /// A line as read back, every field resolved to its text.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Owned {
+        line: u64,
+        transaction_id: String,
+        date: String,
+        partner: String,
+        customer: (String, Option<String>, String),
+        sku: String,
+        quantity: Decimal,
+        unit_price: Decimal,
+        currency: String,
+        deal: Option<String>,
+        seller: Option<String>,
+        held: bool,
+    }
+
+    fn owned_of(l: &LineRef) -> Owned {
+        Owned {
+            line: l.line,
+            transaction_id: l.transaction_id.to_string(),
+            date: l.date.to_string(),
+            partner: l.partner_id.to_string(),
+            customer: (
+                l.customer_name.to_string(),
+                l.customer_domain.map(str::to_string),
+                l.customer_country.to_string(),
+            ),
+            sku: l.sku.to_string(),
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            currency: l.currency.to_string(),
+            deal: l.deal_id.map(str::to_string),
+            seller: l.seller.map(str::to_string),
+            held: l.held,
+        }
+    }
 
     fn owned(s: &Segment) -> Vec<Owned> {
         let mut f = Facts::read(&s.facts).unwrap();
@@ -467,60 +493,83 @@ mod tests {
         let mut out = Vec::new();
         let mut i = 0;
         while let Some(x) = f.next_fact().unwrap() {
-            out.push((
-                ids[i].to_string(),
-                date_text(x.date),
-                f.partners[x.partner as usize].to_string(),
-                format!("{}|{:?}|{}", customers[i].0, customers[i].1, customers[i].2),
-                x.deal.map(|d| f.deals[d as usize].to_string()),
-                x.held,
-                x.quantity,
-                x.unit_price,
-                x.line,
-            ));
+            let (name, domain, country) = customers[i];
+            out.push(Owned {
+                line: x.line,
+                transaction_id: ids[i].to_string(),
+                date: date_text(x.date),
+                partner: f.partners[x.partner as usize].to_string(),
+                customer: (
+                    name.to_string(),
+                    domain.map(str::to_string),
+                    country.to_string(),
+                ),
+                sku: f.skus[x.sku as usize].to_string(),
+                quantity: x.quantity,
+                unit_price: x.unit_price,
+                currency: f.currencies[x.currency as usize].to_string(),
+                deal: x.deal.map(|d| f.deals[d as usize].to_string()),
+                seller: x.seller.map(|d| f.sellers[d as usize].to_string()),
+                held: x.held,
+            });
             i += 1;
         }
         out
     }
 
+    const SKUS: &[&str] = &["AUR-CLOUD-1Y", "AUR-EDGE", "HX-400", "S", "Ω-9"];
+    const CURRENCIES: &[&str] = &["EUR", "USD", "GBP", "JPY"];
+    const SELLERS: &[&str] = &["sam@brightpath.example", "kim", "lee"];
+    const COUNTRIES: &[&str] = &["DE", "FR", "US"];
+
     proptest! {
+        /// Every field of every line, above all those the calculation
+        /// groups by (partner, SKU, currency, deal, seller), reads back as
+        /// written, from several of each in one segment.
         #[test]
         fn lines_read_back_as_written(
             rows in proptest::collection::vec(
-                ("[A-Za-z0-9-]{1,12}", 2020u32..2030, 1u32..13, 1u32..29, 0usize..4, -1_000_000i64..1_000_000, 0u32..6, proptest::option::of("[a-z]{1,5}"), proptest::bool::ANY, "\\PC{0,8}"),
-                0..300,
+                (
+                    ("[A-Za-z0-9-]{1,12}", 2020u32..2030, 1u32..13, 1u32..29, 0usize..4, "\\PC{0,8}", proptest::option::of("[a-z]{1,5}\\.de"), 0..COUNTRIES.len()),
+                    (0..SKUS.len(), 0..CURRENCIES.len(), -1_000_000i64..1_000_000, 0u32..6, proptest::option::of("[a-z]{1,5}"), proptest::option::of(0..SELLERS.len()), proptest::bool::ANY),
+                ),
+                0..200,
             )
         ) {
             let mut w = Writer::new();
             let mut want = Vec::new();
-            for (i, (id, y, m, d, p, q, scale, deal, held, name)) in rows.iter().enumerate() {
-                let date = format!("{y:04}-{m:02}-{d:02}");
-                let partner = format!("p{p}");
-                let qty = Decimal::new(*q, *scale);
-                let price = Decimal::new(q.unsigned_abs() as i64 * 7, scale + 1);
-                let line = (i as u64) * 3 + 2;
-                w.push(&LineRef {
-                    line,
+            let dates: Vec<String> = rows
+                .iter()
+                .map(|((_, y, m, d, ..), _)| format!("{y:04}-{m:02}-{d:02}"))
+                .collect();
+            let partners: Vec<String> = rows.iter().map(|((_, _, _, _, p, ..), _)| format!("p{p}")).collect();
+            for (i, ((id, _, _, _, _, name, domain, country), (sku, currency, q, scale, deal, seller, held))) in rows.iter().enumerate() {
+                let l = LineRef {
+                    line: (i as u64) * 3 + 2,
                     transaction_id: id,
-                    date: &date,
-                    partner_id: &partner,
+                    date: &dates[i],
+                    partner_id: &partners[i],
                     customer_name: name,
-                    customer_domain: deal.as_deref(),
-                    customer_country: "DE",
-                    sku: "S",
-                    quantity: qty,
-                    unit_price: price,
-                    currency: "EUR",
+                    customer_domain: domain.as_deref(),
+                    customer_country: COUNTRIES[*country],
+                    sku: SKUS[*sku],
+                    quantity: Decimal::new(*q, *scale),
+                    unit_price: Decimal::new(q.unsigned_abs() as i64 * 7, scale + 1),
+                    currency: CURRENCIES[*currency],
                     deal_id: deal.as_deref(),
-                    seller: None,
+                    seller: seller.map(|s| SELLERS[s]),
                     held: *held,
-                });
-                want.push((id.clone(), date, partner, format!("{name}|{:?}|DE", deal.as_deref()), deal.clone(), *held, qty, price, line));
+                };
+                w.push(&l);
+                want.push(owned_of(&l));
             }
             prop_assert_eq!(w.len(), rows.len());
             let s = w.finish();
             prop_assert!(w.is_empty());
             prop_assert_eq!(s.lines as usize, rows.len());
+            if let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) {
+                prop_assert_eq!((&s.first_date, &s.last_date), (first, last));
+            }
             prop_assert_eq!(owned(&s), want);
         }
 

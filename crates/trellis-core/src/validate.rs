@@ -132,32 +132,67 @@ pub fn max_chars(field: &str, raw: &str, max: usize) -> Result<(), FieldError> {
 pub struct Email(String);
 
 impl Email {
+    /// Parses an address: trimmed and lower-cased, one `@`, a local part of
+    /// 1–64 characters that neither starts nor ends with a dot nor has two
+    /// dots in a row, and a domain of at least two dot-separated labels, each
+    /// non-empty, of letters, digits and hyphens, not starting or ending with a
+    /// hyphen. Every failure names the field and says what is wrong.
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         required(field, raw)?;
         let s = raw.trim().to_lowercase();
         max_chars(field, &s, 254)?;
-        let invalid = || {
+        let invalid = |why: &str| {
             FieldError::new(
                 field,
                 "invalid-email",
-                format!("{field} must be an e-mail address like name@example.com"),
+                format!("{field} must be an e-mail address like name@example.com ({why})"),
             )
         };
-        let (local, domain) = s.rsplit_once('@').ok_or_else(invalid)?;
-        if local.is_empty()
-            || local.len() > 64
-            || local.contains('@')
-            || domain.len() < 3
-            || !domain.contains('.')
-            || domain.starts_with('.')
-            || domain.ends_with('.')
-            || domain.contains("..")
-            || s.chars().any(|c| c.is_whitespace() || c.is_control())
-            || !domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid("no spaces"));
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or_else(|| invalid("no @"))?;
+        if local.contains('@') {
+            return Err(invalid("more than one @"));
+        }
+        if local.is_empty() {
+            return Err(invalid("nothing before the @"));
+        }
+        if local.len() > 64 {
+            return Err(invalid("more than 64 characters before the @"));
+        }
+        if local.starts_with('.') || local.ends_with('.') {
+            return Err(invalid("the part before the @ starts or ends with a dot"));
+        }
+        if local.contains("..") {
+            return Err(invalid("two dots in a row before the @"));
+        }
+        if domain.is_empty() {
+            return Err(invalid("nothing after the @"));
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2 {
+            return Err(invalid("the domain has no dot"));
+        }
+        if labels.iter().any(|l| l.is_empty()) {
+            return Err(invalid("the domain has an empty part between dots"));
+        }
+        if labels
+            .iter()
+            .any(|l| !l.chars().all(|c| c.is_alphanumeric() || c == '-'))
         {
-            return Err(invalid());
+            return Err(invalid(
+                "the domain may hold only letters, digits, hyphens and dots",
+            ));
+        }
+        if labels
+            .iter()
+            .any(|l| l.starts_with('-') || l.ends_with('-'))
+        {
+            return Err(invalid("a part of the domain starts or ends with a hyphen"));
+        }
+        if labels.iter().any(|l| l.len() > 63) {
+            return Err(invalid("a part of the domain is longer than 63 characters"));
         }
         Ok(Self(s))
     }
@@ -402,9 +437,52 @@ mod tests {
             "ada@.example.com",
             "ada@example..com",
             "ada@@example.com",
+            "ada@example.com.",
+            ".a@x.com",
+            "a.@x.com",
+            "a..b@x.com",
+            "a@-x.com",
+            "a@x-.com",
+            "a@x.-y.com",
+            "a@x.com-",
+            "a@x_y.com",
         ] {
             let err = Email::parse("email", bad).unwrap_err();
             assert_eq!(err.field, "email", "{bad}");
+            assert!(err.message.starts_with("email "), "{bad}: {}", err.message);
+        }
+        assert_eq!(Email::parse("email", "").unwrap_err().code, "required");
+        for (bad, why) in [
+            (".a@x.com", "starts or ends with a dot"),
+            ("a..b@x.com", "two dots in a row"),
+            ("a@-x.com", "starts or ends with a hyphen"),
+            ("a@x..com", "empty part"),
+        ] {
+            let err = Email::parse("contact_email", bad).unwrap_err();
+            assert_eq!(
+                (err.field.as_str(), err.code),
+                ("contact_email", "invalid-email"),
+                "{bad}"
+            );
+            assert!(
+                err.message.starts_with("contact_email "),
+                "{bad}: {}",
+                err.message
+            );
+            assert!(err.message.contains(why), "{bad}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn email_accepts_edge_shapes() {
+        for good in [
+            "a.b@x.com",
+            "a+tag@x-y.example.co.uk",
+            "a-@x.com",
+            "_a_@1x.com",
+            "a@x.y",
+        ] {
+            assert_eq!(Email::parse("email", good).unwrap().as_str(), good);
         }
     }
 
@@ -455,12 +533,36 @@ mod tests {
             }
         }
 
+        /// Every well-formed address parses, trimmed and lower-cased.
         #[test]
-        fn parsed_emails_are_lowercase_and_trimmed(local in "[a-zA-Z0-9._+-]{1,20}", dom in "[a-zA-Z0-9-]{1,20}") {
-            let raw = format!(" {local}@{dom}.com ");
-            if let Ok(e) = Email::parse("email", &raw) {
-                prop_assert_eq!(e.as_str(), raw.trim().to_lowercase());
+        fn parsed_emails_are_lowercase_and_trimmed(
+            local in "[a-zA-Z0-9_+-]{1,8}(\\.[a-zA-Z0-9_+-]{1,8}){0,2}",
+            labels in prop::collection::vec("[a-zA-Z0-9]([a-zA-Z0-9-]{0,8}[a-zA-Z0-9])?", 1..4),
+        ) {
+            let raw = format!(" {local}@{}.com ", labels.join("."));
+            match Email::parse("email", &raw) {
+                Ok(e) => prop_assert_eq!(e.as_str(), raw.trim().to_lowercase()),
+                Err(err) => prop_assert!(false, "{raw:?} is well-formed but was rejected: {err}"),
             }
+        }
+
+        /// A dot or hyphen in a forbidden place makes any well-formed address invalid.
+        #[test]
+        fn misplaced_dots_and_hyphens_are_rejected(
+            local in "[a-z0-9]{1,8}",
+            dom in "[a-z0-9]{1,8}",
+            flaw in 0..6usize,
+        ) {
+            let raw = match flaw {
+                0 => format!(".{local}@{dom}.com"),
+                1 => format!("{local}.@{dom}.com"),
+                2 => format!("{local}..{local}@{dom}.com"),
+                3 => format!("{local}@-{dom}.com"),
+                4 => format!("{local}@{dom}-.com"),
+                _ => format!("{local}@{dom}..com"),
+            };
+            let err = Email::parse("email", &raw);
+            prop_assert!(err.is_err(), "{raw:?} was accepted");
         }
     }
 }

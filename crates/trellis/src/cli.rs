@@ -210,13 +210,19 @@ pub enum ImportCommand {
 
 #[derive(Subcommand)]
 pub enum ConflictsCommand {
-    /// One CSV result line per input line (columns: id,customer_name,customer_domain,contact_email,country,city)
+    /// The best candidates of each input line, one CSV line each (input columns: id,customer_name,customer_domain,contact_email,country,city)
     Check {
         #[arg(long)]
         input: PathBuf,
-        /// Score from which the best candidate is a conflict
+        /// Score from which a candidate is a conflict
         #[arg(long, default_value_t = 0.8)]
         threshold: f64,
+        /// Candidates per input line (one output line each, best first)
+        #[arg(long, default_value_t = 3)]
+        top: usize,
+        /// Leave out candidates scoring below this
+        #[arg(long, default_value_t = 0.05)]
+        min_score: f64,
     },
 }
 
@@ -245,6 +251,51 @@ pub enum BenchCommand {
         #[arg(long)]
         no_peer: bool,
         /// Print this many of the slowest queries and of the missed duplicates
+        #[arg(long, default_value_t = 0)]
+        explain: usize,
+    },
+    /// Fit the matcher's model on the tuning generator and print its weights
+    ConflictsFit {
+        #[arg(long, default_value_t = 50_000)]
+        records: usize,
+        #[arg(long, default_value_t = 8_000)]
+        queries: usize,
+        #[arg(long, default_value_t = 11)]
+        seed: u64,
+        /// Candidates per query used as pairs
+        #[arg(long, default_value_t = 10)]
+        per_query: usize,
+        /// L2 penalty on the weights (not the bias)
+        #[arg(long, default_value_t = 1.0)]
+        l2: f64,
+        /// Fit, pick candidates with the fitted weights, fit again
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
+    },
+    /// The company matcher on labelled files (held-out data), beside rapidfuzz peers
+    ConflictsEval {
+        /// The vendor's accounts: id,name,domain,country,city
+        #[arg(long)]
+        records: PathBuf,
+        /// The queries: id,name,domain,country,city,truth (the record's id, or empty)
+        #[arg(long)]
+        queries: PathBuf,
+        /// Score from which the best candidate counts as a conflict
+        #[arg(long, default_value_t = 0.8)]
+        threshold: f64,
+        /// Peer scripts run on the same files
+        #[arg(long, default_values = ["scripts/eval/peer_token_set.py", "scripts/bench/conflicts_peer.py"])]
+        peer: Vec<PathBuf>,
+        /// Do not run the peers
+        #[arg(long)]
+        no_peer: bool,
+        /// Run the peers on the first this many queries only
+        #[arg(long)]
+        peer_queries: Option<usize>,
+        /// Count the mistakes at the flag by the queries' `case` column
+        #[arg(long)]
+        by_case: bool,
+        /// Print this many mistakes at the flag
         #[arg(long, default_value_t = 0)]
         explain: usize,
     },

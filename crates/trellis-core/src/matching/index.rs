@@ -6,11 +6,20 @@
 //! together with its one-deletion variants (SymSpell), so a typo in a token
 //! still finds the records that spell it right. Tokens so common that they
 //! say little (`systems`, `global`) are used only when a name has nothing
-//! rarer, and then only within the query's country.
+//! rarer, and then only within the query's country. A name of two to five
+//! words is also found by its initials ("BMW"), and the other way round.
+//!
+//! Each blocked record is then compared in full ([`super::evidence`]) and
+//! scored by [`super::model`], which also gives the reasons.
 
-use super::normalize::{self, NormalName};
+use super::evidence::{self, Features, Word};
+use super::location::{self, Place};
+use super::model;
+use super::normalize;
 use super::similarity::Scratch;
+pub use super::Reason;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -88,39 +97,12 @@ pub struct Customer<'a> {
 struct Entry {
     id: Box<str>,
     kind: Kind,
-    key: Box<str>,
-    sorted: Box<str>,
-    distinctive: Box<str>,
-    tokens: Box<[u32]>,
+    /// The name's words, in order.
+    words: Box<[u32]>,
     domain: Option<Box<str>>,
     country: [u8; 2],
     city: Box<str>,
     alive: bool,
-}
-
-/// Why a candidate matched.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Reason {
-    SameDomain { domain: String },
-    NameSimilar { similarity: f64 },
-    SameCity,
-    SameCountry,
-    OtherCountry { country: String },
-}
-
-impl std::fmt::Display for Reason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Reason::SameDomain { domain } => write!(f, "same registrable domain ({domain})"),
-            Reason::NameSimilar { similarity } => {
-                write!(f, "name {similarity:.2} similar after normalisation")
-            }
-            Reason::SameCity => f.write_str("same city"),
-            Reason::SameCountry => f.write_str("same country"),
-            Reason::OtherCountry { country } => write!(f, "different country ({country})"),
-        }
-    }
 }
 
 /// A record that may be the same company.
@@ -147,6 +129,9 @@ pub struct Settings {
     /// A name made of one common word only is looked for among this many
     /// records of its country that have the word (default 20,000).
     pub common_scan: usize,
+    /// The model's weights (default [`model::WEIGHTS`]; another set only
+    /// to fit or compare them).
+    pub weights: [f64; model::FEATURES.len()],
 }
 
 impl Default for Settings {
@@ -156,6 +141,7 @@ impl Default for Settings {
             fuzzy_max: 200,
             rescore: 128,
             common_scan: 20_000,
+            weights: model::WEIGHTS,
         }
     }
 }
@@ -173,6 +159,8 @@ pub struct Index {
     local: FxMap<u64, Vec<u32>>,
     deletions: FxMap<u64, Vec<u32>>,
     domains: FxMap<Box<str>, Vec<u32>>,
+    /// Records by the initials of their name within their country.
+    initials: FxMap<u64, Vec<u32>>,
     live: usize,
     settings: Settings,
 }
@@ -232,11 +220,21 @@ fn local_key(token: u32, country: [u8; 2]) -> u64 {
     (u64::from(token) << 16) | (u64::from(country[0]) << 8) | u64::from(country[1])
 }
 
-fn sorted_key(n: &NormalName) -> String {
-    let mut t: Vec<&str> = n.tokens.iter().map(String::as_str).collect();
-    t.sort_unstable();
-    t.join(" ")
+/// The key of a name's initials within a country.
+fn initials_key(initials: &str, country: [u8; 2]) -> u64 {
+    hash_str(initials) ^ (u64::from(country[0]) << 48) ^ (u64::from(country[1]) << 56)
 }
+
+/// The initials of a name of two to five words ("bmw").
+fn initials_of<'a>(words: impl ExactSizeIterator<Item = &'a str>) -> Option<String> {
+    if !(2..=5).contains(&words.len()) {
+        return None;
+    }
+    Some(words.filter_map(|w| w.chars().next()).collect())
+}
+
+/// How many records an initials look-up scores at most.
+const INITIALS_SCAN: usize = 300;
 
 impl Index {
     pub fn new(settings: Settings) -> Index {
@@ -249,6 +247,7 @@ impl Index {
             local: FxMap::default(),
             deletions: FxMap::default(),
             domains: FxMap::default(),
+            initials: FxMap::default(),
             live: 0,
             settings,
         }
@@ -286,7 +285,8 @@ impl Index {
         self.remove(id);
         let n = normalize::name(c.name);
         let slot = self.entries.len() as u32;
-        let mut tokens: Vec<u32> = n.tokens.iter().map(|t| self.token_id(t)).collect();
+        let words: Vec<u32> = n.tokens.iter().map(|t| self.token_id(t)).collect();
+        let mut tokens = words.clone();
         tokens.sort_unstable();
         tokens.dedup();
         let country = country_code(c.country);
@@ -294,6 +294,12 @@ impl Index {
             self.postings[t as usize].push(slot);
             self.local
                 .entry(local_key(t, country))
+                .or_default()
+                .push(slot);
+        }
+        if let Some(i) = initials_of(n.tokens.iter().map(String::as_str)) {
+            self.initials
+                .entry(initials_key(&i, country))
                 .or_default()
                 .push(slot);
         }
@@ -308,10 +314,7 @@ impl Index {
         self.entries.push(Entry {
             id: id.into(),
             kind,
-            sorted: sorted_key(&n).into(),
-            distinctive: n.distinctive().into(),
-            key: n.key.into(),
-            tokens: tokens.into(),
+            words: words.into(),
             domain,
             country,
             city: c.city.map(normalize::place).unwrap_or_default().into(),
@@ -328,9 +331,18 @@ impl Index {
         };
         let e = &mut self.entries[slot as usize];
         e.alive = false;
-        for &t in e.tokens.iter() {
+        let mut tokens = e.words.to_vec();
+        tokens.sort_unstable();
+        tokens.dedup();
+        for &t in &tokens {
             self.postings[t as usize].retain(|&s| s != slot);
             if let Some(v) = self.local.get_mut(&local_key(t, e.country)) {
+                v.retain(|&s| s != slot);
+            }
+        }
+        let words: Vec<&str> = e.words.iter().map(|&t| &*self.words[t as usize]).collect();
+        if let Some(i) = initials_of(words.into_iter()) {
+            if let Some(v) = self.initials.get_mut(&initials_key(&i, e.country)) {
                 v.retain(|&s| s != slot);
             }
         }
@@ -373,9 +385,20 @@ impl Index {
         }
     }
 
-    /// The best `limit` candidates for `q`, best first. Candidates scoring
-    /// below `min_score` are left out.
-    pub fn search(&self, q: &Customer<'_>, limit: usize, min_score: f64) -> Vec<Candidate> {
+    /// Live records in `id`'s postings.
+    fn df(&self, id: u32) -> u32 {
+        self.postings[id as usize].len() as u32
+    }
+
+    /// The best `limit` blocked records for `q` with their scores and
+    /// evidence, best first.
+    fn scored(
+        &self,
+        q: &Customer<'_>,
+        limit: usize,
+        min_score: f64,
+        explain: bool,
+    ) -> Vec<(f64, u32, Features)> {
         let n = normalize::name(q.name);
         let domain = q
             .domain
@@ -443,9 +466,9 @@ impl Index {
         });
         if !common.is_empty() {
             for (slot, w) in weight.iter_mut() {
-                let tokens = &self.entries[*slot as usize].tokens;
+                let words = &self.entries[*slot as usize].words;
                 for &(id, factor) in &common {
-                    if tokens.binary_search(&id).is_ok() {
+                    if words.contains(&id) {
                         *w += idf(id) * factor;
                     }
                 }
@@ -484,87 +507,177 @@ impl Index {
                 slots.extend(v.iter().take(1_000));
             }
         }
+
+        // Initials: "BMW" finds "Bayerische Motoren Werke" in its country,
+        // and "International Business Machines" finds "IBM".
+        if n.tokens.len() == 1 && (2..=5).contains(&n.tokens[0].len()) {
+            if let Some(v) = self.initials.get(&initials_key(&n.tokens[0], country)) {
+                slots.extend(v.iter().take(INITIALS_SCAN));
+            }
+        } else if let Some(i) = initials_of(n.tokens.iter().map(String::as_str)) {
+            if let Some(&id) = self.vocab.get(i.as_str()) {
+                slots.extend(
+                    local(id)
+                        .iter()
+                        .filter(|&&s| self.entries[s as usize].words.len() == 1)
+                        .take(INITIALS_SCAN),
+                );
+            }
+        }
         slots.sort_unstable();
         slots.dedup();
 
-        let sorted = sorted_key(&n);
-        let distinctive = n.distinctive();
-        let mut out: Vec<(f64, Candidate)> = slots
+        let query = Query::new(
+            self,
+            &n.tokens,
+            domain.as_ref().map(|d| d.registrable.as_str()),
+            country,
+            city,
+        );
+        let mut places = Vec::new();
+        let weights = &self.settings.weights;
+        let mut out: Vec<(f64, u32, Features)> = slots
             .into_iter()
             .filter_map(|slot| {
                 let e = &self.entries[slot as usize];
                 if !e.alive {
                     return None;
                 }
-                let name_sim = if n.is_empty() || e.key.is_empty() {
-                    0.0
-                } else {
-                    let whole = scratch
-                        .ratio(&n.key, &e.key)
-                        .max(scratch.ratio(&sorted, &e.sorted));
-                    // Shared business words ("Trading", "Digital") must not
-                    // make two different companies alike: blend in how alike
-                    // the identifying words are.
-                    if distinctive.is_empty() || e.distinctive.is_empty() {
-                        whole
-                    } else {
-                        0.4 * whole + 0.6 * scratch.ratio(&distinctive, &e.distinctive)
-                    }
-                };
-                let same_domain = match (&domain, &e.domain) {
-                    (Some(a), Some(b)) => a.registrable.as_str() == &**b,
-                    _ => false,
-                };
-                let same_country = e.country == country;
-                let same_city = !city.is_empty() && *e.city == *city;
-                let mut rank = name_sim;
-                if !same_country {
-                    rank *= 0.7;
-                }
-                if same_city && name_sim >= 0.6 {
-                    rank += 0.05;
-                }
-                if same_domain {
-                    rank = rank.max(0.9 + 0.1 * name_sim) + 0.05;
-                }
-                let score = rank.min(1.0);
-                if score < min_score {
-                    return None;
-                }
-                let mut reasons = Vec::new();
-                if same_domain {
-                    reasons.push(Reason::SameDomain {
-                        domain: e.domain.as_deref().unwrap_or_default().to_string(),
-                    });
-                }
-                reasons.push(Reason::NameSimilar {
-                    similarity: (name_sim * 100.0).round() / 100.0,
-                });
-                if same_city {
-                    reasons.push(Reason::SameCity);
-                }
-                if same_country {
-                    reasons.push(Reason::SameCountry);
-                } else {
-                    reasons.push(Reason::OtherCountry {
-                        country: String::from_utf8_lossy(&e.country).into_owned(),
-                    });
-                }
-                Some((
-                    rank,
-                    Candidate {
-                        id: e.id.to_string(),
-                        kind: e.kind,
-                        score: (score * 1000.0).round() / 1000.0,
-                        reasons,
-                    },
-                ))
+                let f = query.features(self, e, false, &mut places, &mut scratch);
+                let score = model::probability_with(weights, &model::vector(&f));
+                (score >= min_score).then_some((score, slot, f))
             })
             .collect();
-        // Ties at a score of 1 are broken by what the score could not show
-        // (same city, same domain).
-        out.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
-        out.into_iter().take(limit).map(|(_, c)| c).collect()
+        out.sort_by(|a, b| {
+            b.0.total_cmp(&a.0).then_with(|| {
+                self.entries[a.1 as usize]
+                    .id
+                    .cmp(&self.entries[b.1 as usize].id)
+            })
+        });
+        out.truncate(limit);
+        if explain {
+            for (_, slot, f) in &mut out {
+                let e = &self.entries[*slot as usize];
+                *f = query.features(self, e, true, &mut places, &mut scratch);
+            }
+        }
+        out
+    }
+
+    /// The best `limit` candidates for `q`, best first. Candidates scoring
+    /// below `min_score` are left out.
+    pub fn search(&self, q: &Customer<'_>, limit: usize, min_score: f64) -> Vec<Candidate> {
+        let own_domain = q
+            .domain
+            .and_then(normalize::domain)
+            .filter(|d| !d.free_mail)
+            .map(|d| d.registrable);
+        self.scored(q, limit, min_score, true)
+            .into_iter()
+            .map(|(score, slot, f)| {
+                let e = &self.entries[slot as usize];
+                Candidate {
+                    id: e.id.to_string(),
+                    kind: e.kind,
+                    score: (score * 1000.0).round() / 1000.0,
+                    reasons: model::reasons(
+                        &f,
+                        own_domain.as_deref(),
+                        &String::from_utf8_lossy(&e.country),
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    /// The best `limit` candidates with the evidence behind their scores
+    /// (for fitting and inspecting the model).
+    pub fn evidence(&self, q: &Customer<'_>, limit: usize) -> Vec<(String, Features)> {
+        self.scored(q, limit, 0.0, false)
+            .into_iter()
+            .map(|(_, slot, f)| (self.entries[slot as usize].id.to_string(), f))
+            .collect()
+    }
+}
+
+/// A query's side of the comparison, prepared once for all its candidates.
+struct Query<'q> {
+    words: Vec<Word<'q>>,
+    sorted: String,
+    domain: Option<&'q str>,
+    country: [u8; 2],
+    city: String,
+}
+
+impl<'q> Query<'q> {
+    fn new(
+        ix: &Index,
+        tokens: &'q [String],
+        domain: Option<&'q str>,
+        country: [u8; 2],
+        city: String,
+    ) -> Query<'q> {
+        let words = tokens
+            .iter()
+            .map(|t| Word {
+                text: Cow::Borrowed(t.as_str()),
+                df: ix.vocab.get(t.as_str()).map_or(0, |&id| ix.df(id)),
+            })
+            .collect();
+        let mut sorted: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        Query {
+            words,
+            sorted: sorted.join(" "),
+            domain,
+            country,
+            city,
+        }
+    }
+
+    fn features<'i>(
+        &self,
+        ix: &'i Index,
+        e: &'i Entry,
+        explain: bool,
+        places: &mut Vec<(&'i str, Place)>,
+        scratch: &mut Scratch,
+    ) -> Features {
+        let record: Vec<Word<'_>> = e
+            .words
+            .iter()
+            .map(|&id| Word {
+                text: Cow::Borrowed(&*ix.words[id as usize]),
+                df: ix.df(id),
+            })
+            .collect();
+        let mut sorted: Vec<&str> = record.iter().map(|w| &*w.text).collect();
+        sorted.sort_unstable();
+        let sorted = sorted.join(" ");
+        let sides = evidence::Names {
+            query: &self.words,
+            record: &record,
+            query_city: &self.city,
+            record_city: &e.city,
+            n: ix.live.max(1) as f64,
+        };
+        // Records share few cities: compare each once per query.
+        let city = match places.iter().find(|(c, _)| *c == &*e.city) {
+            Some(&(_, p)) => p,
+            None => {
+                let p = location::compare(&self.city, &e.city, scratch);
+                places.push((&e.city, p));
+                p
+            }
+        };
+        Features {
+            name: evidence::names(&sides, explain, scratch),
+            chars: scratch.ratio(&self.sorted, &sorted),
+            domain: evidence::domains(self.domain, e.domain.as_deref()),
+            city,
+            same_country: e.country == self.country,
+        }
     }
 }
 
@@ -745,6 +858,7 @@ mod tests {
             fuzzy_max: 1,
             rescore: 64,
             common_scan: 100,
+            ..Settings::default()
         });
         ix.upsert(
             "g1",

@@ -212,7 +212,24 @@ pub async fn conflicts(
     customer: &Customer<'_>,
     exclude: Option<&str>,
 ) -> AppResult<Vec<Resolved>> {
-    let found = app.matcher.search(&app.db, customer, 6, 0.5).await?;
+    let mut out = candidates(app, customer, exclude, 6, 0.5).await?;
+    out.truncate(5);
+    Ok(out)
+}
+
+/// The best `limit` candidates scoring at least `min_score`, resolved, for
+/// the vendor's batch check (`trellis conflicts check --top N`).
+pub async fn candidates(
+    app: &App,
+    customer: &Customer<'_>,
+    exclude: Option<&str>,
+    limit: usize,
+    min_score: f64,
+) -> AppResult<Vec<Resolved>> {
+    let found = app
+        .matcher
+        .search(&app.db, customer, limit, min_score)
+        .await?;
     let mut out = Vec::new();
     for c in found {
         if exclude.is_some_and(|x| c.id == matcher::deal_key(x)) {
@@ -246,7 +263,6 @@ pub async fn conflicts(
             }
         }
     }
-    out.truncate(5);
     Ok(out)
 }
 

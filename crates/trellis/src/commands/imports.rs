@@ -44,8 +44,16 @@ const CHECK_COLUMNS: &[&str] = &[
     "city",
 ];
 
-/// One result line per input line: the best candidate and why.
-pub async fn check(cx: &Context, path: &Path, threshold: f64) -> Result<()> {
+/// The best `top` candidates of each input line, one result line each
+/// (rank 1 first), and why; an input line without a candidate scoring
+/// `min_score` gets one line with no candidate.
+pub async fn check(
+    cx: &Context,
+    path: &Path,
+    threshold: f64,
+    top: usize,
+    min_score: f64,
+) -> Result<()> {
     let source = path.display().to_string();
     let rows = imports::read(&source, &text(path)?, CHECK_COLUMNS, |_| false)?;
     let mut out = csv::Writer::from_writer(std::io::stdout().lock());
@@ -60,6 +68,7 @@ pub async fn check(cx: &Context, path: &Path, threshold: f64) -> Result<()> {
         "record_name",
         "partner",
         "reasons",
+        "rank",
     ])?;
     for (line, row) in &rows {
         let name = opt(row, "customer_name").unwrap_or_default();
@@ -72,32 +81,43 @@ pub async fn check(cx: &Context, path: &Path, threshold: f64) -> Result<()> {
             country: &country,
             city: city.as_deref(),
         };
-        let found = deals::conflicts(&cx.app, &customer, None).await?;
+        let found = deals::candidates(&cx.app, &customer, None, top, min_score).await?;
         let line_s = line.to_string();
         let id = opt(row, "id").unwrap_or_default();
-        match found.first() {
-            Some(r) => {
-                let v = r.for_vendor();
-                out.write_record([
-                    line_s.as_str(),
-                    &id,
-                    &name,
-                    if r.candidate.score >= threshold {
-                        "yes"
-                    } else {
-                        "no"
-                    },
-                    &format!("{:.3}", r.candidate.score),
-                    &v.kind,
-                    v.record_id.as_deref().unwrap_or(""),
-                    v.customer_name.as_deref().unwrap_or(""),
-                    v.partner_name.as_deref().unwrap_or(""),
-                    &v.reasons.join("; "),
-                ])?;
-            }
-            None => {
-                out.write_record([line_s.as_str(), &id, &name, "no", "", "", "", "", "", ""])?
-            }
+        if found.is_empty() {
+            out.write_record([
+                line_s.as_str(),
+                &id,
+                &name,
+                "no",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ])?;
+        }
+        for (rank, r) in found.iter().enumerate() {
+            let v = r.for_vendor();
+            out.write_record([
+                line_s.as_str(),
+                &id,
+                &name,
+                if r.candidate.score >= threshold {
+                    "yes"
+                } else {
+                    "no"
+                },
+                &format!("{:.3}", r.candidate.score),
+                &v.kind,
+                v.record_id.as_deref().unwrap_or(""),
+                v.customer_name.as_deref().unwrap_or(""),
+                v.partner_name.as_deref().unwrap_or(""),
+                &v.reasons.join("; "),
+                &(rank + 1).to_string(),
+            ])?;
         }
     }
     out.flush()?;

@@ -94,6 +94,39 @@ pub fn offline(command: &Command) -> Option<ExitCode> {
                 explain: *explain,
             },
         )),
+        Command::Bench(BenchCommand::ConflictsFit {
+            records,
+            queries,
+            seed,
+            per_query,
+            l2,
+            rounds,
+        }) => Some(trellis_bench::fit::run(&trellis_bench::fit::Options {
+            records: *records,
+            queries: *queries,
+            seed: *seed,
+            per_query: *per_query,
+            l2: *l2,
+            rounds: *rounds,
+        })),
+        Command::Bench(BenchCommand::ConflictsEval {
+            records,
+            queries,
+            threshold,
+            peer,
+            no_peer,
+            peer_queries,
+            by_case,
+            explain,
+        }) => Some(trellis_bench::eval::run(&trellis_bench::eval::Options {
+            peer_queries: *peer_queries,
+            records: records.clone(),
+            queries: queries.clone(),
+            threshold: *threshold,
+            peers: if *no_peer { Vec::new() } else { peer.clone() },
+            by_case: *by_case,
+            explain: *explain,
+        })),
         Command::ExportOpenapi => {
             print!("{}", trellis_server::http::api::openapi_json());
             Some(ExitCode::SUCCESS)
@@ -212,9 +245,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Import(ImportCommand::Rollback { batch }) => {
                     incentives::rollback(&cx, &batch).await
                 }
-                Command::Conflicts(ConflictsCommand::Check { input, threshold }) => {
-                    imports::check(&cx, &input, threshold).await
-                }
+                Command::Conflicts(ConflictsCommand::Check {
+                    input,
+                    threshold,
+                    top,
+                    min_score,
+                }) => imports::check(&cx, &input, threshold, top.max(1), min_score).await,
                 Command::Incentives(IncentivesCommand::Calculate {
                     period,
                     program,

@@ -1,9 +1,10 @@
 //! Partners through the API: create, read, update, list with filters,
 //! search and cursor pagination; who may do what.
 
+use crate::helpers::portal::{browser, csrf_of, get_text, sign_in};
 use crate::helpers::{Backend, TestApp};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 use trellis_core::org::Role;
 
 crate::on_both_backends!(
@@ -13,6 +14,13 @@ crate::on_both_backends!(
     partner_users_see_and_change_only_their_own_organisation,
     invite_creates_an_invited_user_with_a_single_use_link,
 );
+
+/// The partner as a vendor admin reads it now.
+async fn read_partner(app: &TestApp, admin: &str, id: &str) -> Value {
+    let r = app.get(&format!("/api/v1/partners/{id}"), admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body
+}
 
 async fn vendor_admin_creates_reads_and_updates_a_partner(b: Backend) {
     let app = TestApp::spawn(b).await;
@@ -191,15 +199,22 @@ async fn channel_manager_changes_only_assigned_partners(b: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let theirs_id = theirs["id"].as_str().unwrap();
+    let before = read_partner(&app, &admin, theirs_id).await;
     let r = app
         .patch(
-            &format!("/api/v1/partners/{}", theirs["id"].as_str().unwrap()),
+            &format!("/api/v1/partners/{theirs_id}"),
             &cm_token,
-            json!({"status": "active"}),
+            json!({"status": "active", "name": "Mine Now"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.problem_code(), "forbidden");
+    assert_eq!(
+        read_partner(&app, &admin, theirs_id).await,
+        before,
+        "a refused change changes nothing"
+    );
     // Creating assigns the creator; assigning someone else is refused.
     let r = app
         .post(
@@ -248,6 +263,7 @@ async fn partner_users_see_and_change_only_their_own_organisation(b: Backend) {
             .status,
         StatusCode::NOT_FOUND
     );
+    let b_before = read_partner(&app, &admin, b_id).await;
     let r = app
         .patch(
             &format!("/api/v1/partners/{b_id}"),
@@ -259,6 +275,11 @@ async fn partner_users_see_and_change_only_their_own_organisation(b: Backend) {
         r.status,
         StatusCode::NOT_FOUND,
         "another partner's object does not exist for them"
+    );
+    assert_eq!(
+        read_partner(&app, &admin, b_id).await,
+        b_before,
+        "and it stays as it was"
     );
     let r = app
         .get(&format!("/api/v1/partners/{b_id}/users"), &pa)
@@ -275,11 +296,12 @@ async fn partner_users_see_and_change_only_their_own_organisation(b: Backend) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["name"], "Org A Renamed");
+    let a_before = read_partner(&app, &admin, a_id).await;
     let r = app
         .patch(
             &format!("/api/v1/partners/{a_id}"),
             &pa,
-            json!({"status": "active"}),
+            json!({"status": "active", "name": "Org A Active"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -291,6 +313,11 @@ async fn partner_users_see_and_change_only_their_own_organisation(b: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "partner users do not edit");
+    assert_eq!(
+        read_partner(&app, &admin, a_id).await,
+        a_before,
+        "refused changes change nothing"
+    );
     let r = app
         .post(
             "/api/v1/partners",
@@ -302,6 +329,23 @@ async fn partner_users_see_and_change_only_their_own_organisation(b: Backend) {
 
     let me = app.get("/api/v1/me", &pu).await;
     assert_eq!(me.body["partner"]["id"], a_id);
+}
+
+/// Sets a password through an invitation link as a fresh browser does (the
+/// pre-session CSRF token from the sign-in page); the status of the POST.
+async fn accept_invitation(app: &TestApp, url: &str, password: &str) -> StatusCode {
+    let c = browser();
+    let csrf = csrf_of(&get_text(&c, format!("{}/login", app.base)).await);
+    c.post(url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("password", password),
+            ("confirm", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 async fn invite_creates_an_invited_user_with_a_single_use_link(b: Backend) {
@@ -319,8 +363,43 @@ async fn invite_creates_an_invited_user_with_a_single_use_link(b: Backend) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["user"]["status"], "invited");
     assert_eq!(r.body["user"]["email"], "new.admin@a.test");
-    let url = r.body["invite_url"].as_str().unwrap();
+    let url = r.body["invite_url"].as_str().unwrap().to_string();
     assert!(url.starts_with(&format!("{}/invite/", app.base)), "{url}");
+    let invitee = r.body["user"]["id"].as_str().unwrap().to_string();
+
+    // The link sets a password once…
+    let first = accept_invitation(&app, &url, "violet-harbour-42").await;
+    assert_eq!(first, StatusCode::SEE_OTHER, "the first use signs in");
+    let user = app
+        .get(&format!("/api/v1/partners/{a_id}/users"), &admin)
+        .await;
+    let user = user.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == invitee.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(user["status"], "active", "{user}");
+    // …and never again: a second use is refused and does not change the password.
+    let second = accept_invitation(&app, &url, "another-harbour-77").await;
+    assert_eq!(second, StatusCode::GONE, "the second use is refused");
+    let r = sign_in(
+        &browser(),
+        &app.base,
+        "new.admin@a.test",
+        "another-harbour-77",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = sign_in(
+        &browser(),
+        &app.base,
+        "new.admin@a.test",
+        "violet-harbour-42",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
 
     // The invited partner admin invites a colleague, but not a vendor role.
     let (_, pa) = app.user("pa@a.test", Role::PartnerAdmin, Some(a_id)).await;

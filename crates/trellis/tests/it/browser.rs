@@ -197,10 +197,29 @@ async fn vendor_creates_partner_and_partner_admin_sees_only_their_own(b: Backend
     br.screenshot(&dir.join("10-other-partner-not-found.png"))
         .await;
 
-    // Narrow screens get the same pages.
+    // Narrow screens get the same pages, without scrolling sideways.
     br.set_window_size(390, 844).await;
-    br.goto(&format!("{base}/partners/{partner_id}")).await;
-    br.find("main").await;
-    br.screenshot(&dir.join("11-partner-portal-mobile.png"))
-        .await;
+    for (path, shot) in [
+        (
+            format!("/partners/{partner_id}"),
+            "11-partner-portal-mobile.png",
+        ),
+        ("/partners".to_string(), "12-partner-list-mobile.png"),
+    ] {
+        br.goto(&format!("{base}{path}")).await;
+        br.find("main").await;
+        br.screenshot(&dir.join(shot)).await;
+        let widths = br
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                &[],
+            )
+            .await;
+        let (scroll, inner) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+        assert!(inner <= 400, "the window is narrow: {inner}px");
+        assert!(
+            scroll <= inner,
+            "{path} overflows a {inner}px screen: {scroll}px wide"
+        );
+    }
 }

@@ -1,12 +1,12 @@
 //! Registering a deal in real Chromium: a partner admin registers a deal on
-//! one page (the interactions and fields a minimal registration needs are
-//! counted and recorded), sees the conflict warning, and the channel manager
+//! one page (the required fields the page shows empty, read from the page,
+//! are what a person has to do), sees the conflict warning, and the channel manager
 //! approves it from the queue. Screenshots go beside the other browser tests'.
 
 use crate::helpers::chromium::{shot_dir, sign_in};
 use crate::helpers::webdriver::Browser;
 use crate::helpers::{Backend, TestApp};
-use serde_json::json;
+use serde_json::{json, Value};
 use trellis_core::org::Role;
 
 crate::on_both_backends!(partner_registers_sees_conflict_and_vendor_approves);
@@ -44,10 +44,25 @@ async fn partner_registers_sees_conflict_and_vendor_approves(b: Backend) {
     br.find("#f-customer_name").await;
     br.screenshot(&dir.join("20-register-deal.png")).await;
 
-    // A minimal registration: count what the partner has to do.
-    let before = br.interactions();
+    // A minimal registration: what the page asks of a person, read from the
+    // page itself: the required fields it shows empty, each one interaction,
+    // and the button.
     let started = std::time::Instant::now();
     let required = br.find_all(".deal-form > .form-grid .field").await.len();
+    let to_fill = br
+        .execute(
+            "return [...document.querySelectorAll('.deal-form [required]')]\
+             .filter(e => !e.value).map(e => e.id);",
+            &[],
+        )
+        .await;
+    let to_fill: Vec<&str> = to_fill
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let interactions = to_fill.len() + 1;
     br.find("#f-customer_name")
         .await
         .send_keys("Mueller Maschinenbau")
@@ -61,15 +76,26 @@ async fn partner_registers_sees_conflict_and_vendor_approves(b: Backend) {
     br.find("#f-currency").await.send_keys("EUR").await;
     br.find("#register").await.click().await;
     br.find("#deal-status").await;
-    let interactions = br.interactions() - before;
     let seconds = started.elapsed().as_secs_f64();
     let record = format!(
-        "minimal deal registration: {required} required fields shown ({} filled; expected close is prefilled), {interactions} interactions, {seconds:.1} s in the automated browser\n",
-        required - 1
+        "minimal deal registration: {required} required fields shown, {} of them empty ({}), so {interactions} interactions with the button; {seconds:.1} s in the automated browser\n",
+        to_fill.len(),
+        to_fill.join(", ")
     );
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("registration-interactions.txt"), &record).unwrap();
     eprint!("{record}");
+    assert_eq!(
+        to_fill,
+        [
+            "f-customer_name",
+            "f-customer_domain",
+            "f-country",
+            "f-amount",
+            "f-currency"
+        ],
+        "the fields this test fills are the ones the page requires: {record}"
+    );
     assert!(interactions <= 6, "{record}");
     assert!(required <= 6, "{record}");
 

@@ -10,17 +10,14 @@ use std::time::{Duration, Instant};
 crate::on_both_backends!(
     cli_creates_users_and_tokens_that_the_server_accepts,
     csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch,
+    conflicts_check_lists_the_top_candidates_of_each_line,
 );
 
 async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Backend) {
     let db = TestDb::new(b).await;
     let url = db.url.clone();
     let dir = tempfile::tempdir().unwrap();
-    let file = |name: &str, body: &str| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, body).unwrap();
-        p.to_str().unwrap().to_string()
-    };
+    let file = |name: &str, body: &str| crate::helpers::fixtures::file(&dir, name, body);
     run_ok(trellis_on(&url, &["migrate"]), "");
     let pool = db.open().await;
     let count = |table: &'static str| {
@@ -115,7 +112,10 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
         "id,customer_name,customer_domain,country,city\nq1,KOVALO ANALYTICS LIMITED,https://www.kovalo.co.uk,GB,\nq2,Zentrix Labs,zentrix.io,US,\nq3,Siemens,,DE,\n",
     );
     let out = run_ok(
-        trellis_on(&url, &["conflicts", "check", "--input", &input]),
+        trellis_on(
+            &url,
+            &["conflicts", "check", "--input", &input, "--top", "1"],
+        ),
         "",
     );
     let lines: Vec<&str> = out.lines().collect();
@@ -136,6 +136,75 @@ async fn csv_imports_are_all_or_nothing_and_conflicts_are_checked_in_batch(b: Ba
     assert!(
         lines[3].starts_with("4,q3,Siemens,yes,") && lines[3].contains("account"),
         "{out}"
+    );
+}
+
+/// `trellis conflicts check` writes the best candidates of each input line
+/// (three unless `--top` says otherwise), best first, each with its rank,
+/// score and reasons; a line with no candidate gets one line saying so.
+async fn conflicts_check_lists_the_top_candidates_of_each_line(b: Backend) {
+    let db = TestDb::new(b).await;
+    let url = db.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, body: &str| crate::helpers::fixtures::file(&dir, name, body);
+    run_ok(trellis_on(&url, &["migrate"]), "");
+    let accounts = file(
+        "accounts.csv",
+        "external_id,name,domain,country,city,owner,house\n\
+         k1,Kestrel Consulting GmbH,,DE,München,,no\n\
+         k2,Kestrel Software GmbH,,DE,Hamburg,,no\n\
+         k3,Kestrel Analytics AG,,DE,Berlin,,no\n\
+         k4,Kestrel Logistics GmbH,,DE,Köln,,no\n\
+         f1,Falcon Systems GmbH,,DE,Berlin,,no\n",
+    );
+    run_ok(trellis_on(&url, &["import", "accounts", &accounts]), "");
+    let input = file(
+        "check.csv",
+        "id,customer_name,customer_domain,country,city\nq1,Kestrel,,DE,\nq2,Zentrix Labs,zentrix.io,US,\nq3,Kestrel (Munich),,DE,Munich\n",
+    );
+    let rows = |args: &[&str]| -> Vec<csv::StringRecord> {
+        let mut all = vec!["conflicts", "check", "--input", &input];
+        all.extend_from_slice(args);
+        let out = run_ok(trellis_on(&url, &all), "");
+        let mut r = csv::Reader::from_reader(out.as_bytes());
+        let headers = r.headers().unwrap().clone();
+        assert_eq!(&headers[0], "line", "{out}");
+        assert_eq!(&headers[10], "rank", "{out}");
+        r.records().map(Result::unwrap).collect()
+    };
+
+    let all = rows(&[]);
+    let q1: Vec<&csv::StringRecord> = all.iter().filter(|r| &r[1] == "q1").collect();
+    assert_eq!(q1.len(), 3, "three candidates by default: {all:?}");
+    let ranks: Vec<&str> = q1.iter().map(|r| &r[10]).collect();
+    assert_eq!(ranks, ["1", "2", "3"]);
+    let scores: Vec<f64> = q1.iter().map(|r| r[4].parse().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    for (r, score) in q1.iter().zip(&scores) {
+        let flagged = &r[3] == "yes";
+        assert_eq!(flagged, *score >= 0.8, "the flag is the threshold: {r:?}");
+    }
+    let q2: Vec<&csv::StringRecord> = all.iter().filter(|r| &r[1] == "q2").collect();
+    assert_eq!(q2.len(), 1, "{all:?}");
+    assert_eq!((&q2[0][3], &q2[0][4], &q2[0][10]), ("no", "", ""));
+
+    let q3: Vec<&csv::StringRecord> = all.iter().filter(|r| &r[1] == "q3").collect();
+    assert_eq!(
+        &q3[0][7], "Kestrel Consulting GmbH",
+        "the Munich one first: {q3:?}"
+    );
+    assert!(
+        q3[0][9].contains("place, branch or legal-form words set aside"),
+        "{q3:?}"
+    );
+
+    let one = rows(&["--top", "1"]);
+    assert_eq!(one.iter().filter(|r| &r[1] == "q1").count(), 1, "{one:?}");
+    let five = rows(&["--top", "5"]);
+    assert_eq!(
+        five.iter().filter(|r| &r[1] == "q1").count(),
+        4,
+        "every Kestrel: {five:?}"
     );
 }
 

@@ -183,12 +183,40 @@ async fn register_detect_conflicts_and_decide(b: Backend) {
     let list = app.get("/api/v1/deals", &w.a).await;
     assert!(!list.text.contains(&first));
 
-    // Notifications were queued for the channel manager and the partner.
-    let outbox: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE channel = 'email'")
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap();
-    assert!(outbox >= 3, "{outbox}");
+    // E-mails were queued: Bravo's registration to its channel manager for
+    // review, Alpha's rejection to Alpha, the approval to Bravo — and Alpha's
+    // never names Bravo.
+    let mut mails: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT recipient, subject, body FROM outbox WHERE channel = 'email'")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    mails.sort();
+    let sent: Vec<(&str, &str)> = mails
+        .iter()
+        .map(|(to, subject, _)| (to.as_str(), subject.as_str()))
+        .collect();
+    assert_eq!(
+        sent,
+        vec![
+            (
+                "boss@alpha.test",
+                "Deal registration rejected: MUELLER MASCHINENBAU"
+            ),
+            (
+                "boss@bravo.test",
+                "Deal registration approved: Müller Maschinenbau GmbH"
+            ),
+            (
+                "cm@vendor.test",
+                "Deal registration to review: Müller Maschinenbau GmbH (Bravo Secret Partners)"
+            ),
+        ],
+        "{mails:#?}"
+    );
+    assert!(mails[0].2.contains("first"), "{}", mails[0].2);
+    assert!(!mails[0].2.contains("Bravo"), "{}", mails[0].2);
+    assert!(mails[1].2.contains("Protected until"), "{}", mails[1].2);
     let audit = app.get("/api/v1/audit?object_type=deal", &w.admin).await;
     assert!(audit.body["items"].as_array().unwrap().len() >= 3);
 }
@@ -400,16 +428,14 @@ async fn house_accounts_and_auto_approval_follow_the_program(b: Backend) {
     body["customer_name"] = json!("Zentrix Labs GmbH");
     body["customer_domain"] = json!("zentrix-labs.de");
     let r = app.post("/api/v1/deals", &w.a, body).await;
-    let auto = rules.auto_approve;
+    // cloud-reseller.toml says `auto_approve_below = 0.5`: a registration
+    // that conflicts with nothing is approved at once.
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["deal"]["status"], "approved", "{}", r.text);
     assert_eq!(
-        r.body["deal"]["status"],
-        if auto { "approved" } else { "submitted" },
+        r.body["deal"]["decision_rule"], "auto-approve",
         "{}",
         r.text
-    );
-    assert_eq!(
-        r.body["deal"]["decision_rule"],
-        if auto { "auto-approve" } else { "review" }
     );
 }
 

@@ -86,11 +86,66 @@ fn bodies(doc: &Value, op: &Value, n: &mut usize) -> Vec<Option<Value>> {
     vec![Some(Value::Object(minimal)), Some(Value::Object(full))]
 }
 
+/// Partner A's objects, one of each kind a path parameter can name.
+struct Ids {
+    partner: String,
+    users: Vec<String>,
+    token: String,
+    deal: String,
+    task: String,
+    application: String,
+    agreement: String,
+    batch: String,
+}
+
+impl Ids {
+    /// The values of a path parameter, by the path it stands in and its name.
+    /// A parameter not known here fails the test: a new endpoint must say
+    /// which of A's objects it is probed with.
+    fn of(&self, path: &str, param: &str) -> Vec<String> {
+        let one = |s: &String| vec![s.clone()];
+        match (path.split('/').nth(3).unwrap_or(""), param) {
+            ("partners", "id") => one(&self.partner),
+            ("partners", "task") => one(&self.task),
+            ("partners" | "programs", "program") => vec!["aurora-cloud".into()],
+            ("programs", "number") => vec!["1".into()],
+            ("users", "id") => self.users.clone(),
+            ("tokens", "id") => one(&self.token),
+            ("deals", "id") => one(&self.deal),
+            ("applications", "id") => one(&self.application),
+            ("agreements", "id") => one(&self.agreement),
+            ("sales", "batch") => one(&self.batch),
+            _ => panic!("{path}: no id of partner A for {{{param}}}; add one to Ids"),
+        }
+    }
+
+    /// `path` with each parameter filled, in every combination.
+    fn fill(&self, path: &str) -> Vec<String> {
+        let mut out = vec![path.to_string()];
+        while let Some(s) = out[0].find('{') {
+            let e = out[0][s..].find('}').unwrap() + s;
+            let param = out[0][s + 1..e].to_string();
+            let values = self.of(path, &param);
+            out = out
+                .iter()
+                .flat_map(|p| {
+                    values.iter().map(move |v| {
+                        let mut p = p.clone();
+                        p.replace_range(s..=e, v);
+                        p
+                    })
+                })
+                .collect();
+        }
+        out
+    }
+}
+
 async fn a_second_partner_cannot_read_or_change_anything_of_the_first(b: Backend) {
     let app = TestApp::spawn(b).await;
     let admin = app.admin().await;
     let (cm, _) = app.user("cm@vendor.test", Role::ChannelManager, None).await;
-    let a = app.partner(&admin, "alpha-secret", json!({"name": "Alpha Secret Holdings", "channel_manager_id": cm.id, "website": "https://alpha-secret.example"})).await;
+    let a = app.partner(&admin, "alpha-secret", json!({"name": "Alpha Secret Holdings", "channel_manager_id": cm.id, "website": "https://alpha-secret.example", "partner_type": "msp"})).await;
     let bp = app
         .partner(&admin, "bravo", json!({"name": "Bravo Partners"}))
         .await;
@@ -114,7 +169,7 @@ async fn a_second_partner_cannot_read_or_change_anything_of_the_first(b: Backend
         .user("boss@bravo.test", Role::PartnerAdmin, Some(&b_id))
         .await;
 
-    // Partner A takes part in a published program.
+    // Partner A takes part in a published program, with its onboarding plan.
     app.upload_program(
         &admin,
         include_str!("../../../../examples/programs/cloud-reseller.toml"),
@@ -137,6 +192,74 @@ async fn a_second_partner_cannot_read_or_change_anything_of_the_first(b: Backend
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .get(&format!("/api/v1/partners/{a_id}/onboarding"), &admin)
+        .await;
+    let task = r.body["tasks"][1]["task_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no onboarding task: {}", r.text))
+        .to_string();
+    // A's deal, an agreement for A's type that A accepted, an application,
+    // and a sales batch with A's lines.
+    let r = app
+        .post(
+            "/api/v1/deals",
+            &a_token,
+            json!({"customer_name": "Alpha Secret Customer", "customer_domain": "alpha-customer.example",
+                   "country": "DE", "amount": "1000", "currency": "EUR", "products": "Cloud",
+                   "expected_close": crate::helpers::fixtures::days_ahead(30)}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let deal = r.body["deal"]["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(
+            "/api/v1/agreements",
+            &admin,
+            json!({"partner_type": "msp", "title": "MSP terms", "body": "# MSP terms"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let agreement = r.body["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(
+            &format!("/api/v1/agreements/{agreement}/accept"),
+            &a_token,
+            json!({}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/applications",
+            None,
+            Some(json!({
+                "program": "aurora-cloud", "company": "Alpha Secret Applicant", "domain": "https://alpha-applicant.example",
+                "country": "de", "employees": "120", "partner_type": "reseller", "capabilities": ["security"],
+                "segments": ["dach-midmarket"], "references": "Many", "contact_name": "Jana Vogel",
+                "contact_email": "jana@alpha-applicant.example"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let application = r.body["id"].as_str().unwrap().to_string();
+    let batch = crate::helpers::fixtures::sales(
+        &app.app,
+        "A1,2027-01-15,alpha-secret,Alpha Secret Customer,alpha-customer.example,DE,AUR-CL-100,1,100,USD,,\n",
+    )
+    .await
+    .batch_id
+    .unwrap();
+    let ids = Ids {
+        partner: a_id.clone(),
+        users: vec![a_admin.id.clone(), a_user.id.clone()],
+        token: a_token_id.clone(),
+        deal: deal.clone(),
+        task,
+        application: application.clone(),
+        agreement,
+        batch: batch.clone(),
+    };
 
     let markers = [
         a_id.clone(),
@@ -148,41 +271,59 @@ async fn a_second_partner_cannot_read_or_change_anything_of_the_first(b: Backend
         a_user.email.clone(),
         a_token_id.clone(),
         "alpha integration".into(),
-    ];
-    let a_ids = [
-        a_id.clone(),
-        a_admin.id.clone(),
-        a_user.id.clone(),
-        a_token_id.clone(),
+        deal.clone(),
+        application.clone(),
+        batch.clone(),
     ];
 
+    // Everything of A's, read as the vendor and from the database.
     let snapshot = || async {
-        let p = app
-            .get(&format!("/api/v1/partners/{a_id}"), &admin)
-            .await
-            .text;
-        let u = app
-            .get(&format!("/api/v1/partners/{a_id}/users"), &admin)
-            .await
-            .text;
-        let t: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT id, revoked_at FROM api_tokens WHERE user_id IN ($1, $2) ORDER BY id",
-        )
-        .bind(&a_admin.id)
-        .bind(&a_user.id)
-        .fetch_all(app.db.pool())
-        .await
-        .unwrap();
-        let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE partner_id = $1")
-            .bind(&a_id)
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap();
-        let programs = app
-            .get(&format!("/api/v1/partners/{a_id}/programs"), &admin)
-            .await
-            .text;
-        (p, u, t, audit, programs)
+        let mut seen = Vec::new();
+        for path in [
+            format!("/api/v1/partners/{a_id}"),
+            format!("/api/v1/partners/{a_id}/users"),
+            format!("/api/v1/partners/{a_id}/programs"),
+            format!("/api/v1/partners/{a_id}/onboarding"),
+            format!("/api/v1/deals/{deal}"),
+            format!("/api/v1/applications/{application}"),
+            "/api/v1/programs/aurora-cloud/versions".to_string(),
+            "/api/v1/agreements".to_string(),
+        ] {
+            let r = app.get(&path, &admin).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+            seen.push(r.text);
+        }
+        for (sql, arg) in [
+            (
+                "SELECT COUNT(*) FROM api_tokens t JOIN users u ON u.id = t.user_id \
+                 WHERE u.partner_id = $1 AND t.revoked_at IS NULL",
+                &a_id,
+            ),
+            (
+                "SELECT COUNT(*) FROM users WHERE partner_id = $1 AND status = 'active'",
+                &a_id,
+            ),
+            (
+                "SELECT COUNT(*) FROM agreement_acceptances WHERE partner_id = $1",
+                &a_id,
+            ),
+            (
+                "SELECT COUNT(*) FROM audit_log WHERE partner_id = $1",
+                &a_id,
+            ),
+            (
+                "SELECT COUNT(*) FROM sales_batches WHERE id = $1 AND status = 'imported'",
+                &batch,
+            ),
+        ] {
+            let n: i64 = sqlx::query_scalar(sql)
+                .bind(arg)
+                .fetch_one(app.db.pool())
+                .await
+                .unwrap();
+            seen.push(format!("{sql}: {n}"));
+        }
+        seen
     };
     let before = snapshot().await;
 
@@ -196,16 +337,7 @@ async fn a_second_partner_cannot_read_or_change_anything_of_the_first(b: Backend
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let has_params = path.contains('{');
             let paths: Vec<String> = if has_params {
-                a_ids
-                    .iter()
-                    .map(|id| {
-                        let mut p = path.clone();
-                        while let (Some(s), Some(e)) = (p.find('{'), p.find('}')) {
-                            p.replace_range(s..=e, id);
-                        }
-                        p
-                    })
-                    .collect()
+                ids.fill(path)
             } else {
                 vec![
                     path.clone(),
@@ -241,11 +373,20 @@ async fn a_second_partner_cannot_read_or_change_anything_of_the_first(b: Backend
                             r.status
                         );
                     }
+                    if m != Method::GET && has_params {
+                        assert_eq!(
+                            snapshot().await,
+                            before,
+                            "{method} {p} changed partner A's data"
+                        );
+                    }
                 }
             }
         }
     }
-    assert!(ops >= 11, "walked {ops} operations");
+    assert_eq!(
+        ops, 48,
+        "the document has a new operation: check that Ids gives its path parameters A's ids, then update this count"
+    );
     assert!(calls > ops, "{calls} calls");
-    assert_eq!(snapshot().await, before, "partner A's data changed");
 }

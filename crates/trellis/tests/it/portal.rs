@@ -423,8 +423,63 @@ async fn cookies_are_secure_behind_https(b: Backend) {
     let app =
         TestApp::spawn_with(b, |c| c.public_url = Some("https://prm.example.com".into())).await;
     app.user("admin@vendor.test", Role::VendorAdmin, None).await;
-    let c = browser();
+    // A cookie store would not send Secure cookies back over plain http, so
+    // the cookies travel by hand here.
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
     let login = c.get(format!("{}/login", app.base)).send().await.unwrap();
     let pre = login.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(pre.contains("Secure") && pre.contains("HttpOnly"), "{pre}");
+    let attrs = |cookie: &str| -> Vec<String> {
+        cookie
+            .split(';')
+            .skip(1)
+            .map(|a| a.trim().to_string())
+            .collect()
+    };
+    for want in ["Secure", "HttpOnly", "SameSite=Lax"] {
+        assert!(attrs(&pre).iter().any(|a| a == want), "{want}: {pre}");
+    }
+    let pre_pair = pre.split(';').next().unwrap().to_string();
+    assert!(pre_pair.starts_with("trellis_csrf="), "{pre}");
+    let csrf = csrf_of(&login.text().await.unwrap());
+
+    // Signing in sets the session cookie: Secure, HttpOnly, SameSite=Lax too.
+    let r = c
+        .post(format!("{}/login", app.base))
+        .header("cookie", &pre_pair)
+        .form(&[
+            ("email", "admin@vendor.test"),
+            ("password", PASSWORD),
+            ("csrf", csrf.as_str()),
+            ("next", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let session = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("trellis_session="))
+        .expect("session cookie");
+    for want in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(
+            attrs(&session).iter().any(|a| a == want),
+            "{want}: {session}"
+        );
+    }
+    // The session it names is a real one.
+    let pair = session.split(';').next().unwrap();
+    let page = c
+        .get(format!("{}/partners", app.base))
+        .header("cookie", pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
 }

@@ -31,9 +31,15 @@ pub fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// Whether PostgreSQL tests can run. With `TRELLIS_TEST_REQUIRE_PG=1` (CI) an
-/// unreachable server fails the test instead of skipping it.
+/// Whether PostgreSQL tests run. PostgreSQL is required by default: an
+/// unreachable server fails the test, so a missing database is never mistaken
+/// for a pass. Skipping is an explicit opt-in: with `TRELLIS_TEST_SKIP_PG=1` the
+/// PostgreSQL half of every test passes without running (and says so on stderr).
 pub async fn pg_available() -> bool {
+    if std::env::var("TRELLIS_TEST_SKIP_PG").as_deref() == Ok("1") {
+        eprintln!("skipping: TRELLIS_TEST_SKIP_PG=1");
+        return false;
+    }
     let ok = match Db::connect(&pg_admin_url()).await {
         Ok(db) => {
             let ok = db.ping().await;
@@ -42,16 +48,13 @@ pub async fn pg_available() -> bool {
         }
         Err(_) => false,
     };
-    if !ok {
-        if std::env::var("TRELLIS_TEST_REQUIRE_PG").as_deref() == Ok("1") {
-            panic!(
-                "PostgreSQL is required (TRELLIS_TEST_REQUIRE_PG=1) but not reachable at {}",
-                pg_admin_url()
-            );
-        }
-        eprintln!("skipping: PostgreSQL not reachable at {}", pg_admin_url());
-    }
-    ok
+    assert!(
+        ok,
+        "PostgreSQL is not reachable at {} (set TRELLIS_TEST_PG_URL to another server, \
+         or TRELLIS_TEST_SKIP_PG=1 to skip the PostgreSQL tests)",
+        pg_admin_url()
+    );
+    true
 }
 
 /// Generates one `#[tokio::test]` per backend for each `async fn name(Backend)`.

@@ -12,8 +12,6 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -40,7 +38,6 @@ struct Conn {
     http: reqwest::Client,
     /// `http://127.0.0.1:PORT/session/ID`
     session: String,
-    interactions: Arc<AtomicUsize>,
 }
 
 impl Conn {
@@ -220,7 +217,6 @@ impl Browser {
         let conn = Conn {
             http,
             session: format!("{base}/session/{session_id}"),
-            interactions: Arc::new(AtomicUsize::new(0)),
         };
         Browser {
             conn,
@@ -234,12 +230,6 @@ impl Browser {
     /// Sends a session command (POST if `body` is set, else GET), panicking on error.
     async fn cmd(&self, action: &str, path: &str, body: Option<Value>) -> Value {
         self.conn.must(path, body, action, "").await
-    }
-
-    /// Number of [`Element::click`] and [`Element::send_keys`] calls made so far
-    /// (a [`Element::select_by_value`] counts as one click).
-    pub fn interactions(&self) -> usize {
-        self.conn.interactions.load(Ordering::SeqCst)
     }
 
     /// Navigates to `url` and waits for the page load to complete.
@@ -378,7 +368,6 @@ impl Element {
     /// Clicks the element (retrying for up to 5 s while it is covered or not
     /// yet interactable). Counts as one interaction.
     pub async fn click(&self) {
-        self.conn.interactions.fetch_add(1, Ordering::SeqCst);
         let deadline = Instant::now() + WAIT;
         loop {
             let path = format!("/element/{}/click", self.id);
@@ -398,7 +387,6 @@ impl Element {
 
     /// Types `text` into the element. Counts as one interaction.
     pub async fn send_keys(&self, text: &str) {
-        self.conn.interactions.fetch_add(1, Ordering::SeqCst);
         self.cmd("send_keys", "/value", Some(json!({ "text": text })))
             .await;
     }
