@@ -45,20 +45,23 @@ def main():
           WHERE s.d >= DATE '{start}' AND s.d < DATE '{end}'
           GROUP BY s.partner, f.family
         )
-        SELECT r.partner, 'cloud-volume' AS rule,
-               r.revenue * CASE WHEN r.revenue >= 250000 THEN 4 WHEN r.revenue >= 100000 THEN 2 ELSE 0 END / 100 AS amount
+        SELECT r.partner, 'cloud-volume' AS rule, r.revenue,
+               CASE WHEN r.revenue >= 250000 THEN 4 WHEN r.revenue >= 100000 THEN 2 ELSE 0 END AS pct
         FROM rev r JOIN pt ON pt.slug = r.partner
         WHERE r.family = 'cloud' AND pt.partner_type = 'reseller' AND r.revenue > 0
         UNION ALL
-        SELECT partner, 'mdf-accrual', GREATEST(SUM(revenue), 0) * 2 / 100
+        SELECT partner, 'mdf-accrual', GREATEST(SUM(revenue), 0), 2
         FROM rev WHERE family IN ('cloud', 'ai') GROUP BY partner
         """
     ).fetchall()
     seconds = time.perf_counter() - t
     cents = Decimal("0.01")
     amounts = {}
-    for partner, rule, amount in rows:
-        amounts[f"{partner}/{rule}"] = str(Decimal(amount).quantize(cents, rounding=ROUND_HALF_EVEN))
+    for partner, rule, revenue, pct in rows:
+        # DuckDB divides DECIMALs as DOUBLE, which misrounds a half cent now
+        # and then: the sums are exact DECIMALs, the rate is applied here.
+        amount = Decimal(revenue) * pct / 100
+        amounts[f"{partner}/{rule}"] = str(amount.quantize(cents, rounding=ROUND_HALF_EVEN))
     print(json.dumps({"peer": "duckdb " + duckdb.__version__, "seconds": seconds, "amounts": amounts}))
 
 
