@@ -152,6 +152,11 @@ const MIGRATIONS: &[Migration] = &[
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// SQLite: one connection that every write transaction takes in turn, so
+    /// writers queue in the pool (woken the moment it is free) instead of
+    /// sleeping in SQLite's busy handler, whose back-off made the slowest
+    /// writes wait most of a second under a few concurrent clients.
+    writer: Option<AnyPool>,
     backend: Backend,
 }
 
@@ -167,32 +172,47 @@ impl Db {
             }
             _ => url.to_string(),
         };
-        let mut opts = AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(10))
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => 16,
-            });
-        if backend == Backend::Sqlite {
-            opts = opts.after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            });
-        }
-        let pool = opts
-            .connect(&url)
-            .await
-            .map_err(|source| DbError::Connect {
-                backend: backend.name(),
-                source,
-            })?;
-        Ok(Db { pool, backend })
+        let options = |connections: u32| {
+            let opts = AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(10))
+                .max_connections(connections);
+            match backend {
+                Backend::Sqlite => opts.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                }),
+                Backend::Postgres => opts,
+            }
+        };
+        let connect_err = |source| DbError::Connect {
+            backend: backend.name(),
+            source,
+        };
+        let pool = options(match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        })
+        .connect(&url)
+        .await
+        .map_err(connect_err)?;
+        // An in-memory database is private to its connection: no second pool.
+        let writer = match backend {
+            Backend::Sqlite if !url.contains("mode=memory") => {
+                Some(options(1).connect(&url).await.map_err(connect_err)?)
+            }
+            _ => None,
+        };
+        Ok(Db {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -204,11 +224,17 @@ impl Db {
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock
-    /// up front (`BEGIN IMMEDIATE`) so concurrent writers wait on the busy
-    /// timeout instead of failing when a read lock is upgraded.
+    /// up front (`BEGIN IMMEDIATE`) on the one writer connection, so writers
+    /// queue for it in turn and never fail when a read lock is upgraded.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => {
+                self.writer
+                    .as_ref()
+                    .unwrap_or(&self.pool)
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+            }
             Backend::Postgres => self.pool.begin().await,
         }
     }
@@ -286,6 +312,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(w) = &self.writer {
+            w.close().await;
+        }
         self.pool.close().await;
     }
 }
