@@ -65,6 +65,35 @@ struct Migration {
     step: Option<Step>,
 }
 
+impl Migration {
+    /// The same SQL on both backends (`migrations/portable/`).
+    const fn portable(version: i64, name: &'static str, sql: &'static str) -> Migration {
+        Migration::per_backend(version, name, sql, sql)
+    }
+
+    const fn per_backend(
+        version: i64,
+        name: &'static str,
+        sqlite: &'static str,
+        postgres: &'static str,
+    ) -> Migration {
+        Migration {
+            version,
+            name,
+            sqlite,
+            postgres,
+            step: None,
+        }
+    }
+
+    const fn with_step(self, step: Step) -> Migration {
+        Migration {
+            step: Some(step),
+            ..self
+        }
+    }
+}
+
 /// The Rust part of a migration.
 #[derive(Clone, Copy)]
 enum Step {
@@ -76,76 +105,61 @@ enum Step {
 /// Where the SQL is the same for both backends it is one file in
 /// `migrations/portable/`; otherwise one per backend.
 const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "foundation",
-        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-        step: None,
-    },
-    Migration {
-        version: 2,
-        name: "programs",
-        sqlite: include_str!("../migrations/sqlite/0002_programs.sql"),
-        postgres: include_str!("../migrations/postgres/0002_programs.sql"),
-        step: None,
-    },
-    Migration {
-        version: 3,
-        name: "deals",
-        sqlite: include_str!("../migrations/sqlite/0003_deals.sql"),
-        postgres: include_str!("../migrations/postgres/0003_deals.sql"),
-        step: None,
-    },
-    Migration {
-        version: 4,
-        name: "mail",
-        sqlite: include_str!("../migrations/portable/0004_mail.sql"),
-        postgres: include_str!("../migrations/portable/0004_mail.sql"),
-        step: None,
-    },
-    Migration {
-        version: 5,
-        name: "recruit",
-        sqlite: include_str!("../migrations/portable/0005_recruit.sql"),
-        postgres: include_str!("../migrations/portable/0005_recruit.sql"),
-        step: None,
-    },
-    Migration {
-        version: 6,
-        name: "incentives",
-        sqlite: include_str!("../migrations/portable/0006_incentives.sql"),
-        postgres: include_str!("../migrations/portable/0006_incentives.sql"),
-        step: None,
-    },
-    Migration {
-        version: 7,
-        name: "sales segments",
-        sqlite: include_str!("../migrations/sqlite/0007_sales_segments.sql"),
-        postgres: include_str!("../migrations/postgres/0007_sales_segments.sql"),
-        step: None,
-    },
-    Migration {
-        version: 8,
-        name: "drop sales lines",
-        sqlite: include_str!("../migrations/portable/0008_drop_sales_lines.sql"),
-        postgres: include_str!("../migrations/portable/0008_drop_sales_lines.sql"),
-        step: None,
-    },
-    Migration {
-        version: 9,
-        name: "search names",
-        sqlite: include_str!("../migrations/portable/0009_search_names.sql"),
-        postgres: include_str!("../migrations/portable/0009_search_names.sql"),
-        step: Some(Step::SearchNames),
-    },
-    Migration {
-        version: 10,
-        name: "token scopes",
-        sqlite: include_str!("../migrations/portable/0010_token_scopes.sql"),
-        postgres: include_str!("../migrations/portable/0010_token_scopes.sql"),
-        step: None,
-    },
+    Migration::per_backend(
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    Migration::per_backend(
+        2,
+        "programs",
+        include_str!("../migrations/sqlite/0002_programs.sql"),
+        include_str!("../migrations/postgres/0002_programs.sql"),
+    ),
+    Migration::per_backend(
+        3,
+        "deals",
+        include_str!("../migrations/sqlite/0003_deals.sql"),
+        include_str!("../migrations/postgres/0003_deals.sql"),
+    ),
+    Migration::portable(
+        4,
+        "mail",
+        include_str!("../migrations/portable/0004_mail.sql"),
+    ),
+    Migration::portable(
+        5,
+        "recruit",
+        include_str!("../migrations/portable/0005_recruit.sql"),
+    ),
+    Migration::portable(
+        6,
+        "incentives",
+        include_str!("../migrations/portable/0006_incentives.sql"),
+    ),
+    Migration::per_backend(
+        7,
+        "sales segments",
+        include_str!("../migrations/sqlite/0007_sales_segments.sql"),
+        include_str!("../migrations/postgres/0007_sales_segments.sql"),
+    ),
+    Migration::portable(
+        8,
+        "drop sales lines",
+        include_str!("../migrations/portable/0008_drop_sales_lines.sql"),
+    ),
+    Migration::portable(
+        9,
+        "search names",
+        include_str!("../migrations/portable/0009_search_names.sql"),
+    )
+    .with_step(Step::SearchNames),
+    Migration::portable(
+        10,
+        "token scopes",
+        include_str!("../migrations/portable/0010_token_scopes.sql"),
+    ),
 ];
 
 /// A shared handle to the database.

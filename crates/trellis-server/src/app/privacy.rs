@@ -40,6 +40,19 @@ pub struct Erasure {
     pub changed: Map<String, Value>,
 }
 
+/// The display name an erased person is shown with.
+pub const ERASED_NAME: &str = "Erased person";
+
+/// The address an erased user keeps (unique, never deliverable).
+pub fn pseudonym_email(user_id: &str) -> String {
+    format!("erased-{user_id}@erased.invalid")
+}
+
+/// Whether a stored address is one left by erasing.
+pub fn is_erased(email: &str) -> bool {
+    email.ends_with("@erased.invalid")
+}
+
 /// Vendor admins only. Partners are told nothing of people outside their
 /// organisation, so to them any id is unknown (404), as elsewhere.
 fn allowed(who: &Principal) -> AppResult<()> {
@@ -119,7 +132,7 @@ pub async fn erase(app: &App, who: &Principal, actor: &Actor, user_id: &str) -> 
             "you cannot erase your own data; another vendor admin must do it",
         ));
     }
-    if store::is_erased(&user.email) {
+    if is_erased(&user.email) {
         return Err(AppError::Conflict {
             field: "id",
             message: "this person's data has already been erased".into(),
@@ -142,13 +155,18 @@ pub async fn erase(app: &App, who: &Principal, actor: &Actor, user_id: &str) -> 
         email: &user.email,
         name: &user.name,
     };
-    let counts = store::erase(&mut tx, app.db.backend(), &p).await?;
+    let pseudonym = pseudonym_email(&user.id);
+    let into = Person {
+        id: &user.id,
+        email: &pseudonym,
+        name: ERASED_NAME,
+    };
+    let counts = store::erase(&mut tx, app.db.backend(), &p, &into).await?;
     let changed: Map<String, Value> = counts
         .into_iter()
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| (k.to_string(), Value::from(n)))
         .collect();
-    let pseudonym = store::pseudonym_email(&user.id);
     audit::record(
         &mut tx,
         actor,

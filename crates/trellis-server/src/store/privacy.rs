@@ -161,26 +161,18 @@ pub async fn export(db: &Db, p: &Person<'_>) -> StoreResult<Vec<(&'static str, V
 /// What erasing changed, table by table (rows touched).
 pub type Erased = Vec<(&'static str, u64)>;
 
-/// The display name an erased person is shown with.
-pub const ERASED_NAME: &str = "Erased person";
-
-/// The address an erased user keeps (unique, never deliverable).
-pub fn pseudonym_email(user_id: &str) -> String {
-    format!("erased-{user_id}@erased.invalid")
-}
-
-/// Whether a stored address is one left by erasing.
-pub fn is_erased(email: &str) -> bool {
-    email.ends_with("@erased.invalid")
-}
-
 /// Erases a person inside the caller's transaction: personal fields are
-/// replaced by the pseudonym, sessions, invitations, unsent mail and tokens
+/// replaced by those of `pseudonym` (its e-mail and name), sessions, invitations, unsent mail and tokens
 /// go, and the audit trail keeps every entry with the pseudonym in place of
 /// the e-mail and name. The audit trail's append-only guard is lifted for
 /// this transaction alone and put back before it commits.
-pub async fn erase(tx: &mut Tx, backend: Backend, p: &Person<'_>) -> StoreResult<Erased> {
-    let pseudo = pseudonym_email(p.id);
+pub async fn erase(
+    tx: &mut Tx,
+    backend: Backend,
+    p: &Person<'_>,
+    pseudonym: &Person<'_>,
+) -> StoreResult<Erased> {
+    let pseudo = pseudonym.email;
     let now = db::now();
     let mut counts: Erased = Vec::new();
     macro_rules! run {
@@ -214,21 +206,21 @@ pub async fn erase(tx: &mut Tx, backend: Backend, p: &Person<'_>) -> StoreResult
          WHERE user_id = $1 OR recipient = $2",
         p.id,
         p.email,
-        &pseudo
+        pseudo
     );
     run!(
         "sign_in_attempts",
         "UPDATE login_attempts SET email = $2, ip = '' WHERE email = $1",
         p.email,
-        &pseudo
+        pseudo
     );
     run!(
         "partner_applications",
         "UPDATE applications SET contact_name = $2, contact_email = $3, source_ip = '' \
          WHERE contact_email = $1",
         p.email,
-        ERASED_NAME,
-        &pseudo
+        pseudonym.name,
+        pseudo
     );
     run!(
         "agreement_acceptances",
@@ -240,27 +232,27 @@ pub async fn erase(tx: &mut Tx, backend: Backend, p: &Person<'_>) -> StoreResult
         "UPDATE deal_events SET actor_email = $3 WHERE actor_id = $1 OR actor_email = $2",
         p.id,
         p.email,
-        &pseudo
+        pseudo
     );
     run!(
         "partner_stage_changes",
         "UPDATE partner_stage_events SET actor_email = $2 WHERE actor_email = $1",
         p.email,
-        &pseudo
+        pseudo
     );
     run!(
         "onboarding_tasks_done",
         "UPDATE onboarding_tasks SET done_by = REPLACE(done_by, $1, $2) \
          WHERE done_by = $1 OR done_by LIKE $3 ESCAPE '\\'",
         p.email,
-        &pseudo,
+        pseudo,
         done_by_pattern(p.email)
     );
     run!(
         "sales_imports",
         "UPDATE sales_batches SET created_by = $2 WHERE created_by = $1",
         p.email,
-        &pseudo
+        pseudo
     );
     run!(
         "partners_managed",
@@ -274,11 +266,11 @@ pub async fn erase(tx: &mut Tx, backend: Backend, p: &Person<'_>) -> StoreResult
         "UPDATE users SET email = $2, name = $3, status = 'disabled', password_hash = NULL, \
          updated_at = $4 WHERE id = $1",
         p.id,
-        &pseudo,
-        ERASED_NAME,
+        pseudo,
+        pseudonym.name,
         &now
     );
-    let audited = erase_in_audit_trail(tx, backend, p, &pseudo).await?;
+    let audited = erase_in_audit_trail(tx, backend, p, pseudonym).await?;
     counts.push(("audit_entries", audited));
     Ok(counts)
 }
@@ -290,8 +282,9 @@ async fn erase_in_audit_trail(
     tx: &mut Tx,
     backend: Backend,
     p: &Person<'_>,
-    pseudo: &str,
+    pseudonym: &Person<'_>,
 ) -> StoreResult<u64> {
+    let pseudo = pseudonym.email;
     const SQLITE_GUARD: &str = "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log \
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END";
     match backend {
@@ -311,7 +304,7 @@ async fn erase_in_audit_trail(
     let json = |s: &str| serde_json::to_string(s).unwrap_or_default();
     let (email_j, pseudo_j) = (json(p.email), json(pseudo));
     let name_field = format!("\"name\":{}", json(p.name));
-    let erased_name_field = format!("\"name\":{}", json(ERASED_NAME));
+    let erased_name_field = format!("\"name\":{}", json(pseudonym.name));
     let mentions = format!("%{}%", db::like_escape(&email_j));
     let n = sqlx::query(
         "UPDATE audit_log SET \
@@ -325,7 +318,7 @@ async fn erase_in_audit_trail(
     .bind(p.email)
     .bind(pseudo)
     .bind(&email_j)
-    .bind(&pseudo_j)
+    .bind(pseudo_j)
     .bind(&name_field)
     .bind(&erased_name_field)
     .bind(&mentions)

@@ -75,6 +75,18 @@ async fn tables_mentioning(app: &TestApp, needle: &str) -> Vec<String> {
     found
 }
 
+/// `GET /api/v1/users/{id}/personal-data` as `token`.
+async fn export(app: &TestApp, id: &str, token: &str) -> crate::helpers::Resp {
+    app.get(&format!("/api/v1/users/{id}/personal-data"), token)
+        .await
+}
+
+/// `POST /api/v1/users/{id}/erase` as `token`.
+async fn erase(app: &TestApp, id: &str, token: &str) -> crate::helpers::Resp {
+    app.post(&format!("/api/v1/users/{id}/erase"), token, json!({}))
+        .await
+}
+
 fn section<'a>(data: &'a Value, name: &str) -> &'a Vec<Value> {
     data["sections"][name]
         .as_array()
@@ -114,9 +126,7 @@ async fn a_person_is_exported_then_erased_and_the_audit_trail_keeps_a_pseudonym(
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let secret = r.body["token"].as_str().unwrap().to_string();
 
-    let r = app
-        .get(&format!("/api/v1/users/{}/personal-data", boss.id), &admin)
-        .await;
+    let r = export(&app, &boss.id, &admin).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let data = &r.body;
     assert_eq!(
@@ -140,13 +150,7 @@ async fn a_person_is_exported_then_erased_and_the_audit_trail_keeps_a_pseudonym(
     );
     let audit_before = app.count("audit_log").await;
 
-    let r = app
-        .post(
-            &format!("/api/v1/users/{}/erase", boss.id),
-            &admin,
-            json!({}),
-        )
-        .await;
+    let r = erase(&app, &boss.id, &admin).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let pseudonym = r.body["pseudonym"].as_str().unwrap().to_string();
     assert!(
@@ -199,17 +203,9 @@ async fn a_person_is_exported_then_erased_and_the_audit_trail_keeps_a_pseudonym(
     assert!(r.text.contains(pid), "{}", r.text);
 
     // Erasing twice is a conflict; the export now shows only the pseudonym.
-    let r = app
-        .post(
-            &format!("/api/v1/users/{}/erase", boss.id),
-            &admin,
-            json!({}),
-        )
-        .await;
+    let r = erase(&app, &boss.id, &admin).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
-    let r = app
-        .get(&format!("/api/v1/users/{}/personal-data", boss.id), &admin)
-        .await;
+    let r = export(&app, &boss.id, &admin).await;
     assert_eq!(section(&r.body, "account")[0]["email"], pseudonym.as_str());
     assert!(!r.text.contains("rosalind"), "{}", r.text);
 }
@@ -249,18 +245,10 @@ async fn only_vendor_admins_with_an_admin_token_export_or_erase_and_never_themse
         )
         .await;
     let read = r.body["token"].as_str().unwrap().to_string();
-    let r = app
-        .get(&format!("/api/v1/users/{}/personal-data", boss.id), &read)
-        .await;
+    let r = export(&app, &boss.id, &read).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     // Not oneself; an unknown id is not found.
-    let r = app
-        .post(
-            &format!("/api/v1/users/{admin_id}/erase"),
-            &admin,
-            json!({}),
-        )
-        .await;
+    let r = erase(&app, &admin_id, &admin).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert!(r.text.contains("another vendor admin"), "{}", r.text);
     let r = app.get("/api/v1/users/nobody/personal-data", &admin).await;

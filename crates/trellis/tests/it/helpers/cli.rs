@@ -21,7 +21,8 @@ pub fn trellis_on(url: &str, args: &[&str]) -> Command {
     c
 }
 
-pub fn run_ok(mut cmd: Command, stdin: &str) -> String {
+/// Runs `cmd` with `stdin` on its standard input, to the end.
+fn run(mut cmd: Command, stdin: &str) -> std::process::Output {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -34,7 +35,12 @@ pub fn run_ok(mut cmd: Command, stdin: &str) -> String {
         .unwrap()
         .write_all(stdin.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Standard output of a command that must succeed.
+pub fn run_ok(cmd: Command, stdin: &str) -> String {
+    let out = run(cmd, stdin);
     assert!(
         out.status.success(),
         "failed: {}",
@@ -43,20 +49,9 @@ pub fn run_ok(mut cmd: Command, stdin: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-pub fn run_err(mut cmd: Command, stdin: &str) -> String {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+/// Standard error of a command that must fail.
+pub fn run_err(cmd: Command, stdin: &str) -> String {
+    let out = run(cmd, stdin);
     assert!(
         !out.status.success(),
         "should have failed: {}",
