@@ -323,14 +323,12 @@ async fn registering_partner(
     };
     let partner = partners::visible(app, who, &partner_id)
         .await
-        .map_err(|e| match e {
-            AppError::NotFound(_) => AppError::field(
+        .map_err(|e| {
+            e.not_found_as_field(
                 "partner_id",
                 "unknown-reference",
                 "partner_id is not a partner you can see",
-            ),
-            // A database error stays one (500), not a 422 the caller would not retry.
-            other => other,
+            )
         })?;
     if who.is_vendor() && !who.can_manage_partner(partner.as_ref()) {
         return Err(AppError::forbidden(

@@ -166,8 +166,8 @@ pub async fn deals_for(
     let partner_id = who.partner_id.as_deref().unwrap_or(partner_id);
     let partner = super::partners::visible(app, who, partner_id)
         .await
-        .map_err(|_| {
-            AppError::field(
+        .map_err(|e| {
+            e.not_found_as_field(
                 "partner_id",
                 "required",
                 "Choose the partner the deals belong to.",

@@ -118,6 +118,21 @@ impl AppError {
         AppError::Invalid(FieldError::new(field, code, message).into())
     }
 
+    /// An object named in the input that is not found becomes an error on
+    /// that field; anything else (a database failure) stays what it is, so
+    /// that it is not answered as the caller's mistake.
+    pub fn not_found_as_field(
+        self,
+        field: &str,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> AppError {
+        match self {
+            AppError::NotFound(_) => AppError::field(field, code, message),
+            other => other,
+        }
+    }
+
     pub fn forbidden(message: impl Into<String>) -> AppError {
         AppError::Forbidden(message.into())
     }
